@@ -1,0 +1,143 @@
+"""Parameter models of the workflow types: one pydantic model per flow.
+
+Each flow takes exactly one of these, so the Prefect UI renders a typed form and the CLI,
+`execute` and deployments validate the same way. `run_label` is what the flows' run-name
+templates show (`flow_run_name="analyze-log-{params.run_label}"`), so runs are told apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from workflowai.analysis.report import LogType
+from workflowai.schemas import ChatMessage, MetaValue
+from workflowai.settings import SearchMode
+
+_LABEL_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(text: str, limit: int = 24) -> str:
+    return _LABEL_CHARS.sub("-", text.lower()).strip("-")[:limit].strip("-") or "x"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:8]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnalyzeLogParams(_Params):
+    """Analyze one failing CI/CD log: evidence, redaction, retrieval, report."""
+
+    log_text: str | None = Field(default=None, description="the log itself (small logs)")
+    log_path: Path | None = Field(default=None, description="a log file readable by the worker")
+    log_type: LogType = LogType.BUILD
+    ci_provider: str | None = Field(
+        default=None, description="github-actions, gitlab, jenkins, travis, ... (None: detect)"
+    )
+    baseline_text: str | None = Field(default=None, description="a passing run of the same job")
+    baseline_path: Path | None = None
+    top_k: int = Field(default=5, ge=1, le=50, description="knowledge-base passages to cite")
+    mode: SearchMode = SearchMode.HYBRID
+    use_model: bool = Field(default=False, description="let the configured LLM write the prose")
+    agent: bool = Field(default=False, description="agent mode: the model may search the KB")
+    max_tokens: int = Field(default=512, ge=16, le=8192)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    ensure_knowledge_base: bool = Field(
+        default=True, description="index the starter knowledge base when the store is empty"
+    )
+    publish: bool = Field(default=True, description="publish the report as a Prefect artifact")
+
+    @model_validator(mode="after")
+    def _one_log_source(self) -> AnalyzeLogParams:
+        if (self.log_text is None) == (self.log_path is None):
+            raise ValueError("give exactly one of log_text or log_path")
+        if self.baseline_text is not None and self.baseline_path is not None:
+            raise ValueError("give at most one of baseline_text or baseline_path")
+        return self
+
+    @property
+    def run_label(self) -> str:
+        source = self.log_path.name if self.log_path else _digest(self.log_text or "")
+        return f"{self.log_type.value}-{_slug(source)}"
+
+
+class IndexParams(_Params):
+    """Index files or folders (md, txt, json, jsonl, yaml) into the knowledge base."""
+
+    paths: list[Path] = Field(min_length=1, description="files or folders on the worker")
+    prune: bool = Field(default=False, description="remove documents no longer in the sources")
+    batch_chunks: int = Field(default=256, ge=1, le=10_000, description="chunks per batch")
+
+    @property
+    def run_label(self) -> str:
+        first = _slug(self.paths[0].name or str(self.paths[0]))
+        more = f"-and-{len(self.paths) - 1}" if len(self.paths) > 1 else ""
+        return f"{first}{more}"
+
+
+class ReindexParams(_Params):
+    """Rebuild the index into a new version and swap it in atomically (or roll back)."""
+
+    sources: list[Path] = Field(
+        default_factory=list, description="folders to index; empty: the configured sources"
+    )
+    rollback: bool = Field(default=False, description="re-activate the previous version")
+
+    @property
+    def run_label(self) -> str:
+        return "rollback" if self.rollback else f"{len(self.sources) or 'configured'}-sources"
+
+
+class SearchParams(_Params):
+    """Search the knowledge base."""
+
+    query: str = Field(min_length=1)
+    mode: SearchMode = SearchMode.HYBRID
+    top_k: int = Field(default=5, ge=1, le=1000)
+    filters: dict[str, MetaValue] = Field(default_factory=dict)
+
+    @property
+    def run_label(self) -> str:
+        return f"{self.mode.value}-{_slug(self.query)}"
+
+
+class GenerateParams(_Params):
+    """Generate text with the configured model from a prompt or chat messages."""
+
+    prompt: str | None = None
+    messages: list[ChatMessage] | None = None
+    max_tokens: int = Field(default=512, ge=1, le=32768)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    stop: list[str] = Field(default_factory=list)
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _prompt_or_messages(self) -> GenerateParams:
+        if (self.prompt is None) == (not self.messages):
+            raise ValueError("give exactly one of prompt or messages")
+        return self
+
+    @property
+    def run_label(self) -> str:
+        text = self.prompt if self.prompt is not None else self.messages[-1].content  # type: ignore[index]
+        return f"{self.max_tokens}-tokens-{_digest(text)}"
+
+
+class ExecuteParams(_Params):
+    """Run any registered workflow type by name with its parameters (validated first)."""
+
+    workflow_type: str = Field(description="a registered type: see `workflowai types`")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def run_label(self) -> str:
+        return _slug(self.workflow_type)
