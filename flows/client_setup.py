@@ -1,0 +1,138 @@
+"""Idempotent setup of a Prefect server for WorkflowAI: pools, the gpu tag limit, deployments.
+
+`workflowai setup` (and `deployments/setup.sh`) call `setup()`: it creates the `cpu` and `gpu`
+process work pools when missing (existing pools and their templates are left alone), upserts
+the `gpu` tag concurrency limit, stores the repository folder in the Prefect variable that
+prefect.yaml's pull step reads, and runs `prefect --no-prompt deploy --all` with the template
+values prefect.yaml expects. Running it twice changes nothing but the limit and the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.actions import VariableCreate, VariableUpdate, WorkPoolCreate
+from prefect.exceptions import ObjectNotFound
+from prefect.workers.process import ProcessWorker
+
+from flows.client import ApiTarget, connect
+from workflowai.errors import ConfigError
+from workflowai.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POOLS: dict[str, str] = {
+    "cpu": "WorkflowAI: indexing, search, orchestration (CPU only)",
+    "gpu": "WorkflowAI: model inference (analyze-log, generate); one model per GPU at a time",
+}
+GPU_TAG = "gpu"
+REPO_DIR_VARIABLE = "workflowai_repo_dir"
+
+
+@dataclass(frozen=True)
+class SetupReport:
+    created_pools: list[str]
+    existing_pools: list[str]
+    gpu_limit: int
+    repo_dir: str
+    deployed: bool
+    deploy_output: str
+
+
+async def ensure_pools(
+    client: PrefectClient, pools: dict[str, str] = POOLS
+) -> tuple[list[str], list[str]]:
+    """Create missing process pools; return (created, already there)."""
+    created: list[str] = []
+    existing: list[str] = []
+    template = ProcessWorker.get_default_base_job_template()
+    for name, description in pools.items():
+        try:
+            await client.read_work_pool(name)
+            existing.append(name)
+        except ObjectNotFound:
+            await client.create_work_pool(
+                WorkPoolCreate(
+                    name=name, type="process", description=description, base_job_template=template
+                )
+            )
+            created.append(name)
+    return created, existing
+
+
+async def ensure_gpu_limit(client: PrefectClient, limit: int) -> None:
+    """At most `limit` task runs tagged `gpu` at once (the server upserts by tag)."""
+    if limit < 1:
+        raise ConfigError(f"gpu limit must be >= 1, got {limit}")
+    await client.create_concurrency_limit(tag=GPU_TAG, concurrency_limit=limit)
+
+
+async def ensure_variable(client: PrefectClient, name: str, value: str) -> None:
+    current = await client.read_variable_by_name(name)
+    if current is None:
+        await client.create_variable(VariableCreate(name=name, value=value))
+    elif current.value != value:
+        await client.update_variable(VariableUpdate(name=name, value=value))
+
+
+def deploy_env(target: ApiTarget, settings: Settings) -> dict[str, str]:
+    """The environment `prefect deploy` needs to fill prefect.yaml's `{{ $... }}` templates."""
+    env = dict(os.environ)
+    env["PREFECT_API_URL"] = target.api_url
+    if target.api_key:
+        env["PREFECT_API_KEY"] = target.api_key
+    env.setdefault("WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX", settings.prefect.deployment_suffix)
+    env.setdefault("WORKFLOWAI_REINDEX__CRON", settings.reindex.cron)
+    env.setdefault("WORKFLOWAI_REINDEX__TIMEZONE", settings.reindex.timezone)
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def run_deploy(target: ApiTarget, settings: Settings, repo_dir: Path = REPO_ROOT) -> str:
+    """`prefect --no-prompt deploy --all` from the repository; returns its output.
+
+    Raises:
+        ConfigError: the deploy failed (its output is in the message).
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=repo_dir,
+        env=deploy_env(target, settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise ConfigError(f"prefect deploy failed ({proc.returncode}):\n{output[-4000:]}")
+    return output
+
+
+async def setup(
+    target: ApiTarget,
+    settings: Settings,
+    *,
+    gpu_limit: int = 1,
+    repo_dir: Path = REPO_ROOT,
+    deploy: bool = True,
+) -> SetupReport:
+    """Pools, gpu limit, repo variable, then (optionally) the deploy. Safe to run again."""
+    async with connect(target) as client:
+        created, existing = await ensure_pools(client)
+        await ensure_gpu_limit(client, gpu_limit)
+        await ensure_variable(client, REPO_DIR_VARIABLE, str(repo_dir.resolve()))
+    output = run_deploy(target, settings, repo_dir) if deploy else ""
+    return SetupReport(
+        created_pools=created,
+        existing_pools=existing,
+        gpu_limit=gpu_limit,
+        repo_dir=str(repo_dir.resolve()),
+        deployed=deploy,
+        deploy_output=output,
+    )
