@@ -1,0 +1,158 @@
+"""The operations commands without a server: parameter parsing, validation and exit codes.
+
+The Prefect API here is a free port with nothing listening (the real "unreachable" case);
+runs against a live server are covered in tests/integration/test_prefect_e2e.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from workflowai.cli_ops import (
+    ExitCode,
+    OutputFormat,
+    build_parameters,
+    parse_param,
+    register,
+    render,
+)
+from workflowai.errors import ConfigError, WorkflowTypeError
+from workflowai.local_stack import free_port
+
+LOG = "Step 3/7: npm ci\nnpm ERR! code ERESOLVE\nnpm ERR! Could not resolve dependency\n"
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("top_k=3", ("top_k", 3)),
+        ("query=disk full on /var", ("query", "disk full on /var")),
+        ("prune=true", ("prune", True)),
+        ('filters={"category": "network"}', ("filters", {"category": "network"})),
+        ('paths=["kb", "notes"]', ("paths", ["kb", "notes"])),
+        (" mode = keyword", ("mode", " keyword")),
+        ("query=a=b", ("query", "a=b")),
+    ],
+)
+def test_parse_param_reads_json_values_or_keeps_text(item: str, expected: tuple[str, Any]) -> None:
+    assert parse_param(item) == expected
+
+
+@pytest.mark.parametrize("item", ["no-equals", "=value", " =x"])
+def test_parse_param_rejects_items_without_key(item: str) -> None:
+    with pytest.raises(typer.BadParameter):
+        parse_param(item)
+
+
+def test_build_parameters_sends_the_log_text_for_analyze_log(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    params = build_parameters("analyze-log", ["top_k=3"], log, None)
+    assert params["log_text"] == LOG
+    assert params["top_k"] == 3
+    assert "log_path" not in params
+
+
+@pytest.mark.parametrize(
+    ("workflow_type", "items", "error"),
+    [
+        ("analyze-log", [], WorkflowTypeError),  # neither log_text nor log_path
+        ("search", ["top_k=0", "query=x"], WorkflowTypeError),
+        ("search", ["no_such_field=1", "query=x"], WorkflowTypeError),
+        ("no-such-type", [], WorkflowTypeError),
+    ],
+)
+def test_build_parameters_rejects_invalid_input_before_sending(
+    workflow_type: str, items: list[str], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        build_parameters(workflow_type, items, None, None)
+
+
+def test_build_parameters_refuses_a_log_for_other_types(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    with pytest.raises(ConfigError):
+        build_parameters("search", ["query=x"], log, None)
+
+
+def test_trigger_without_api_url_exits_with_config_code(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    result = runner.invoke(app, ["trigger", "analyze-log", "--file", str(log)])
+    assert result.exit_code == ExitCode.CONFIG
+    assert "PREFECT_API_URL" in result.output
+
+
+def test_trigger_with_unreachable_api_exits_with_its_own_code(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    result = runner.invoke(app, ["trigger", "analyze-log", "--file", str(log), "--timeout", "5"])
+    assert result.exit_code == ExitCode.API_UNREACHABLE, result.output
+
+
+def test_trigger_with_invalid_parameters_exits_with_config_code(
+    app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    result = runner.invoke(app, ["trigger", "search", "--param", "top_k=0"])
+    assert result.exit_code == ExitCode.CONFIG
+    assert "query" in result.output
+
+
+def test_doctor_reports_each_failure_on_its_own_line(
+    app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    result = runner.invoke(app, ["doctor", "--no-models"])
+    assert result.exit_code != 0
+    api_line = next(line for line in result.output.splitlines() if "prefect api" in line)
+    assert api_line.startswith("FAIL")
+    assert any("knowledge base" in line for line in result.output.splitlines())
+
+
+class _Outcome:
+    def __init__(self, markdown: str | None, result: Any) -> None:
+        self.flow_run_id = "0f0f"
+        self.name = "analyze-log-build-x"
+        self.state = "Completed"
+        self.link = "http://127.0.0.1:4200/runs/flow-run/0f0f"
+        self.markdown = markdown
+        self.result = result
+
+
+@pytest.mark.parametrize(
+    ("markdown", "output", "expected"),
+    [
+        ("# Report\nnpm ERR!", OutputFormat.MD, "# Report\nnpm ERR!"),
+        (None, OutputFormat.MD, '"state": "Completed"'),
+        ("# Report", OutputFormat.JSON, '"category": "dependency"'),
+    ],
+)
+def test_render_prints_markdown_or_the_json_result(
+    markdown: str | None, output: OutputFormat, expected: str
+) -> None:
+    text = render(_Outcome(markdown, {"category": "dependency"}), output)
+    assert expected in text
