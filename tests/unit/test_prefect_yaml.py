@@ -1,0 +1,94 @@
+"""prefect.yaml agrees with the registry: one deployment per type, pools, schedule, pull step.
+
+The file is also applied for real by `prefect deploy` in tests/integration/test_prefect_e2e.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from workflowai.registry import WORKFLOW_TYPES
+from workflowai.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SUFFIX = "{{ $WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX }}"
+GPU_TYPES = {"analyze-log", "generate"}
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "prefect.yaml").read_text())
+
+
+def _deployment(config: dict[str, Any], workflow_type: str) -> dict[str, Any]:
+    matches = [d for d in config["deployments"] if d["name"] == f"{workflow_type}-{SUFFIX}"]
+    assert len(matches) == 1, f"expected one deployment for {workflow_type}"
+    return matches[0]
+
+
+def test_prefect_yaml_has_one_deployment_per_workflow_type(config: dict[str, Any]) -> None:
+    names = sorted(d["name"] for d in config["deployments"])
+    assert names == sorted(f"{t}-{SUFFIX}" for t in WORKFLOW_TYPES)
+
+
+@pytest.mark.parametrize("workflow_type", sorted(WORKFLOW_TYPES))
+def test_prefect_yaml_deployment_matches_registry(
+    config: dict[str, Any], workflow_type: str
+) -> None:
+    deployment = _deployment(config, workflow_type)
+    assert deployment["entrypoint"] == WORKFLOW_TYPES[workflow_type].entrypoint
+    assert deployment["description"].strip()
+    assert "workflowai" in deployment["tags"]
+    pool = "gpu" if workflow_type in GPU_TYPES else "cpu"
+    # the anchor: the same object as the definition, not a copy that could drift
+    assert deployment["work_pool"] is config["definitions"]["work_pools"][pool]
+
+
+@pytest.mark.parametrize("workflow_type", sorted(WORKFLOW_TYPES))
+def test_prefect_yaml_entrypoint_is_the_flow_with_typed_params(workflow_type: str) -> None:
+    from prefect.utilities.callables import parameter_schema
+
+    spec = WORKFLOW_TYPES[workflow_type]
+    assert (REPO / spec.entrypoint.split(":")[0]).exists()
+    flow = getattr(importlib.import_module(spec.module), spec.function)
+    assert flow.name == workflow_type
+    schema = parameter_schema(flow).model_dump_for_openapi()
+    assert list(schema["properties"]) == ["params"]
+    assert schema["required"] == ["params"]
+    # the UI renders a form from the model's own definition
+    assert spec.params_model.__name__ in schema["definitions"]
+
+
+def test_prefect_yaml_reindex_runs_on_the_shared_cron_schedule(config: dict[str, Any]) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    reindex = _deployment(config, "reindex")
+    nightly = config["definitions"]["schedules"]["nightly_reindex"]
+    assert reindex["schedules"] == [nightly]
+    assert reindex["schedules"][0] is nightly
+    assert nightly["cron"] == "{{ $WORKFLOWAI_REINDEX__CRON }}"
+    # the defaults `workflowai setup` fills in are a valid schedule
+    defaults = Settings().reindex
+    schedule = CronSchedule(cron=defaults.cron, timezone=defaults.timezone)
+    assert schedule.cron == "0 3 * * *"
+    assert reindex["parameters"] == {"params": {}}
+    others = [d for d in config["deployments"] if d is not reindex]
+    assert all(d["schedules"] == [] for d in others)
+
+
+def test_prefect_yaml_runs_start_in_the_repository(config: dict[str, Any]) -> None:
+    (step,) = config["pull"]
+    directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ prefect.variables.workflowai_repo_dir }}"
+
+
+def test_prefect_yaml_uses_anchors_for_pools_and_schedules() -> None:
+    text = (REPO / "prefect.yaml").read_text()
+    assert text.count("*gpu_pool") == len(GPU_TYPES)
+    assert text.count("*cpu_pool") == len(WORKFLOW_TYPES) - len(GPU_TYPES)
+    assert text.count("*nightly_reindex") == 1
