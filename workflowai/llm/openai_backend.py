@@ -128,28 +128,34 @@ class OpenAIGenerator:
         return self._settings
 
     def chat_model(
-        self, request: GenerationRequest | None = None, *, timeout_s: float | None = None
+        self,
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        timeout_s: float | None = None,
     ) -> ChatOpenAI:
-        """A ChatOpenAI configured from settings and (optionally) a request's sampling options."""
+        """A ChatOpenAI configured from settings; arguments override the sampling defaults."""
         s = self._settings
-        max_tokens = request.max_tokens if request else s.max_tokens
+        tokens = max_tokens if max_tokens is not None else s.max_tokens
         extra: dict[str, Any] = {}
         if s.base_url is not None:
             # ChatOpenAI sends max_completion_tokens, which llama.cpp's server ignores;
             # compatible servers read max_tokens (OpenAI itself rejects some models with both)
-            extra["max_tokens"] = max_tokens
-        key = s.api_key or SecretStr(PLACEHOLDER_API_KEY)
+            extra["max_tokens"] = tokens
         return ChatOpenAI(
             model=s.model,
             base_url=s.base_url,
-            api_key=key,
+            api_key=s.api_key or SecretStr(PLACEHOLDER_API_KEY),
             timeout=timeout_s if timeout_s is not None else s.timeout_s,
             max_retries=s.max_retries,
-            max_tokens=max_tokens,
-            temperature=request.temperature if request else s.temperature,
-            top_p=request.top_p if request else s.top_p,
-            stop=(request.stop or None) if request else None,
-            seed=request.seed if request else None,
+            max_tokens=tokens,
+            temperature=temperature if temperature is not None else s.temperature,
+            top_p=top_p if top_p is not None else s.top_p,
+            stop=stop or None,
+            seed=seed,
             extra_body=extra or None,
             stream_usage=True,
         )
@@ -169,7 +175,13 @@ class OpenAIGenerator:
     def generate(self, request: GenerationRequest) -> Generation:
         """Raises GenerationUnavailableError (server down, timeout, 429/5xx) or GenerationError."""
         messages = to_langchain_messages(request.chat())
-        model = self.chat_model(request)
+        model = self.chat_model(
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=request.stop,
+            seed=request.seed,
+        )
         start = time.perf_counter()
         first: float | None = None
         chunks = 0
