@@ -85,22 +85,33 @@ def deploy_env(target: ApiTarget, settings: Settings) -> dict[str, str]:
     env["PREFECT_API_URL"] = target.api_url
     if target.api_key:
         env["PREFECT_API_KEY"] = target.api_key
-    env.setdefault("WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX", settings.prefect.deployment_suffix)
-    env.setdefault("WORKFLOWAI_REINDEX__CRON", settings.reindex.cron)
-    env.setdefault("WORKFLOWAI_REINDEX__TIMEZONE", settings.reindex.timezone)
+    # Settings already read these variables; they are the one source for the templates
+    env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = settings.prefect.deployment_suffix
+    env["WORKFLOWAI_REINDEX__CRON"] = settings.reindex.cron
+    env["WORKFLOWAI_REINDEX__TIMEZONE"] = settings.reindex.timezone
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     return env
 
 
-def run_deploy(target: ApiTarget, settings: Settings, repo_dir: Path = REPO_ROOT) -> str:
+def run_deploy(
+    target: ApiTarget,
+    settings: Settings,
+    repo_dir: Path = REPO_ROOT,
+    prefect_file: Path | None = None,
+) -> str:
     """`prefect --no-prompt deploy --all` from the repository; returns its output.
+
+    `prefect_file` replaces the repository's prefect.yaml (a team's own variant).
 
     Raises:
         ConfigError: the deploy failed (its output is in the message).
     """
+    args = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"]
+    if prefect_file is not None:
+        args += ["--prefect-file", str(prefect_file.resolve())]
     proc = subprocess.run(
-        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        args,
         cwd=repo_dir,
         env=deploy_env(target, settings),
         capture_output=True,
@@ -121,13 +132,14 @@ async def setup(
     gpu_limit: int = 1,
     repo_dir: Path = REPO_ROOT,
     deploy: bool = True,
+    prefect_file: Path | None = None,
 ) -> SetupReport:
     """Pools, gpu limit, repo variable, then (optionally) the deploy. Safe to run again."""
     async with connect(target) as client:
         created, existing = await ensure_pools(client)
         await ensure_gpu_limit(client, gpu_limit)
         await ensure_variable(client, REPO_DIR_VARIABLE, str(repo_dir.resolve()))
-    output = run_deploy(target, settings, repo_dir) if deploy else ""
+    output = run_deploy(target, settings, repo_dir, prefect_file) if deploy else ""
     return SetupReport(
         created_pools=created,
         existing_pools=existing,

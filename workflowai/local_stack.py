@@ -97,6 +97,8 @@ class LocalStack:
     worker_query_seconds: float = 10.0
     repo_dir: Path = REPO_ROOT
     extra_env: dict[str, str] = field(default_factory=dict)
+    # server-only settings, e.g. PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
+    server_env: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
@@ -142,6 +144,7 @@ class LocalStack:
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         env["PREFECT_UI_API_URL"] = self.api_url
+        env.update(self.server_env)
         args = prefect_command("server", "start", "--host", self.host, "--port", str(self.port))
         self.server = self._spawn("server", args, env)
         wait_healthy(self.api_url, timeout_s, self.server)

@@ -1,0 +1,142 @@
+"""One real Prefect stack for the integration tests: server, setup + deploy, a worker per pool.
+
+Loaded as a plugin (`pytest_plugins = ["tests.integration.prefect_stack"]` in each test module)
+so the session fixture is defined once and the stack starts once for the e2e and browser
+tests. The knowledge base is the embedded SQLite store under a temporary WORKFLOWAI_HOME and
+there is no LLM, except where a run sets its own job variables. Workers stop with SIGINT and
+the server by PID in teardown, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from workflowai.local_stack import LocalStack
+from workflowai.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SUFFIX = "it"
+POOLS = ("cpu", "gpu")
+
+BUILD_LOG = """\
+2026-11-24T08:00:01Z ##[group]Run npm ci
+2026-11-24T08:00:02Z npm WARN deprecated inflight@1.0.6: This module is not supported
+2026-11-24T08:00:05Z npm ERR! code ERESOLVE
+2026-11-24T08:00:05Z npm ERR! ERESOLVE unable to resolve dependency tree
+2026-11-24T08:00:05Z npm ERR! Found: react@18.2.0
+2026-11-24T08:00:05Z npm ERR! Could not resolve dependency:
+2026-11-24T08:00:05Z npm ERR! peer react@"^17.0.0" from react-dom@17.0.2
+2026-11-24T08:00:06Z ##[error]Process completed with exit code 1.
+"""
+
+
+@dataclass
+class PrefectStack:
+    stack: LocalStack
+    settings: Settings
+    workflowai_home: Path
+    setup_output: str
+
+    @property
+    def api_url(self) -> str:
+        return self.stack.api_url
+
+    @property
+    def ui_url(self) -> str:
+        return self.stack.ui_url
+
+    def env(self) -> dict[str, str]:
+        """Environment for a CLI subprocess that talks to this stack."""
+        env = self.stack.env()
+        env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = SUFFIX
+        return env
+
+    def deployment(self, workflow_type: str) -> str:
+        return f"{workflow_type}/{workflow_type}-{SUFFIX}"
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run(coro)
+
+    async def start_run(
+        self, workflow_type: str, params: dict[str, Any], job_env: dict[str, str] | None = None
+    ) -> UUID:
+        """create_flow_run_from_deployment through the REST API client."""
+        from prefect.client.orchestration import PrefectClient
+
+        async with PrefectClient(self.api_url) as client:
+            deployment = await client.read_deployment_by_name(self.deployment(workflow_type))
+            run = await client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"params": params},
+                job_variables={"env": job_env} if job_env else None,
+            )
+            return run.id
+
+    async def wait_final(self, flow_run_id: UUID, timeout_s: float = 180.0) -> Any:
+        from prefect.client.orchestration import PrefectClient
+
+        from flows.client import wait_for_run
+
+        async with PrefectClient(self.api_url) as client:
+            return await wait_for_run(client, flow_run_id, timeout_s, poll_s=0.5)
+
+
+def _wait_for_workers(stack: LocalStack, timeout_s: float = 60.0) -> None:
+    from flows.client import ApiTarget, check_pools
+
+    target = ApiTarget(api_url=stack.api_url, api_key=None, ui_url=stack.ui_url)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        checks = asyncio.run(check_pools(target, list(POOLS)))
+        if all(check.ok for check in checks):
+            return
+        time.sleep(0.5)
+    tails = "\n".join(stack.log_tail(f"worker-{pool}") for pool in POOLS)
+    raise RuntimeError(f"workers did not come online:\n{tails}")
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectStack]:
+    from flows.client import ApiTarget
+    from flows.client_setup import setup
+
+    root = tmp_path_factory.mktemp("prefect-stack")
+    home = root / "workflowai-home"
+    worker_env = {
+        "WORKFLOWAI_HOME": str(home),
+        "WORKFLOWAI_GENERATION__BACKEND": "none",
+        "WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX": SUFFIX,
+        # reads the embedding model from the installed package, never the hub
+        "HF_HUB_OFFLINE": "1",
+    }
+    stack = LocalStack(
+        home=root / "stack",
+        worker_query_seconds=1.0,
+        extra_env=worker_env,
+        server_env={"PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"},
+    )
+    try:
+        stack.start_server()
+        settings = Settings(home=home)
+        settings = settings.model_copy(
+            update={
+                "prefect": settings.prefect.model_copy(
+                    update={"api_url": stack.api_url, "deployment_suffix": SUFFIX}
+                )
+            }
+        )
+        target = ApiTarget.from_settings(settings)
+        report = asyncio.run(setup(target, settings, gpu_limit=1))
+        stack.start_workers(POOLS)
+        _wait_for_workers(stack)
+        yield PrefectStack(stack, settings, home, report.deploy_output)
+    finally:
+        stack.stop()
