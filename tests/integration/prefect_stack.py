@@ -44,6 +44,7 @@ class PrefectStack:
     settings: Settings
     workflowai_home: Path
     setup_output: str
+    build_log: str = BUILD_LOG
 
     @property
     def api_url(self) -> str:

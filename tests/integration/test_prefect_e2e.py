@@ -13,15 +13,19 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.integration.prefect_stack import BUILD_LOG, REPO, PrefectStack
 from workflowai.cli_ops import ExitCode
 from workflowai.registry import WORKFLOW_TYPES
 
+if TYPE_CHECKING:
+    from tests.integration.prefect_stack import PrefectStack
+
+# the stack fixture is a plugin, so the e2e and browser modules share one stack per session
 pytest_plugins = ["tests.integration.prefect_stack"]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
@@ -99,7 +103,9 @@ def test_analyze_log_run_from_rest_api_publishes_the_report(prefect_stack: Prefe
 
     from flows.client import run_result
 
-    run_id = prefect_stack.run(prefect_stack.start_run("analyze-log", {"log_text": BUILD_LOG}))
+    run_id = prefect_stack.run(
+        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
+    )
     run = prefect_stack.run(prefect_stack.wait_final(run_id))
     assert run.state_type.value == "COMPLETED", run.state
     artifacts = prefect_stack.run(
@@ -120,7 +126,7 @@ def test_trigger_cli_waits_and_prints_the_markdown_report(
     prefect_stack: PrefectStack, tmp_path: Path
 ) -> None:
     log = tmp_path / "build.log"
-    log.write_text(BUILD_LOG)
+    log.write_text(prefect_stack.build_log)
     result = _cli(
         prefect_stack, "trigger", "analyze-log", "--file", str(log), "--wait", "--format", "md"
     )
@@ -135,7 +141,7 @@ def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
         "trigger",
         "analyze-log",
         "--param",
-        f"log_text={json.dumps(BUILD_LOG)}",
+        f"log_text={json.dumps(prefect_stack.build_log)}",
         "--via-execute",
         "--format",
         "json",

@@ -12,13 +12,18 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.prefect_stack import BUILD_LOG, REPO, PrefectStack
 from workflowai.registry import WORKFLOW_TYPES
 
+if TYPE_CHECKING:
+    from tests.integration.prefect_stack import PrefectStack
+
+# the stack fixture is a plugin, so the e2e and browser modules share one stack per session
 pytest_plugins = ["tests.integration.prefect_stack"]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
@@ -62,7 +67,9 @@ def completed_run(prefect_stack: PrefectStack) -> tuple[str, str, str]:
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    run_id = prefect_stack.run(prefect_stack.start_run("analyze-log", {"log_text": BUILD_LOG}))
+    run_id = prefect_stack.run(
+        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
+    )
     run = prefect_stack.run(prefect_stack.wait_final(run_id))
     assert run.state_type.value == "COMPLETED", run.state
 
