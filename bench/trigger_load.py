@@ -1,0 +1,205 @@
+"""Load benchmark: N concurrent analyze-log runs through the Prefect API, on SQLite and PostgreSQL.
+
+For each database, one local server (127.0.0.1) with `workflowai setup` applied and a process
+worker per pool; a warm-up run indexes the starter knowledge base, then for each N all runs are
+created at once (create_flow_run_from_deployment) and polled until final. Prints completed /
+lost counts and p50/p95 seconds from trigger to completion (the server's end time).
+
+PostgreSQL is a private cluster: `initdb` in a temp dir as the `postgres` user (the server
+refuses root), 127.0.0.1 on a free port, trust auth, stopped by its postmaster PID afterwards.
+
+    .venv/bin/python bench/trigger_load.py --sizes 10,50 --db sqlite,postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from workflowai.local_stack import LocalStack, free_port  # noqa: E402
+from workflowai.settings import Settings  # noqa: E402
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+LOG = (
+    "Step 4/9: pip install -r requirements.txt\n"
+    "Collecting numpy==1.19.5\n"
+    "ERROR: Could not find a version that satisfies the requirement numpy==1.19.5\n"
+    "ERROR: No matching distribution found for numpy==1.19.5\n"
+    "##[error]Process completed with exit code 1.\n"
+)
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A private PostgreSQL on 127.0.0.1; yields the asyncpg URL; stops it by PID, removes it."""
+    # its own top-level temp dir: the postgres user must be able to reach it
+    root = Path(tempfile.mkdtemp(prefix="workflowai-pg-"))
+    data = root / "pgdata"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    port = free_port()
+    init = subprocess.run(
+        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+        capture_output=True,
+        text=True,
+    )
+    if init.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"initdb failed: {init.stderr[-2000:]}")
+    server = subprocess.Popen(
+        _as_postgres(
+            [
+                str(PG_BIN / "postgres"),
+                "-D", str(data),
+                "-p", str(port),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", f"unix_socket_directories={root}",
+                "-c", "max_connections=200",
+                "-c", "fsync=off",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            ready = subprocess.run(
+                [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                capture_output=True,
+            )
+            if ready.returncode == 0:
+                break
+            time.sleep(0.2)
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "prefect"]),
+            check=True,
+        )
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
+    finally:
+        pid_file = data / "postmaster.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # fast shutdown
+        server.wait(timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) -> dict[str, float]:
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.client import FINAL_STATES
+
+    async with PrefectClient(api_url) as client:
+        deployment_id = (await client.read_deployment_by_name(deployment)).id
+        started = datetime.now(UTC)
+
+        async def one(i: int) -> UUID:
+            params = {"params": {"log_text": f"run {i} of {n}\n{LOG}"}}
+            run = await client.create_flow_run_from_deployment(deployment_id, parameters=params)
+            return run.id
+
+        ids = await asyncio.gather(*(one(i) for i in range(n)))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(ids))), limit=n
+            )
+            final = [r for r in runs if r.state_type in FINAL_STATES]
+            if len(final) == n or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+    completed = [r for r in runs if r.state_type is not None and r.state_type.value == "COMPLETED"]
+    latencies = sorted((r.end_time - started).total_seconds() for r in completed if r.end_time)
+    return {
+        "n": n,
+        "completed": len(completed),
+        "lost": n - len(completed),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("nan"),
+        "wall": (datetime.now(UTC) - started).total_seconds(),
+    }
+
+
+def bench_database(db: str, sizes: list[int], worker_limit: int, timeout_s: float) -> list[dict]:
+    from flows.client import ApiTarget
+    from flows.client_setup import setup
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix=f"bench-{db}-") as tmp:
+        root = Path(tmp)
+        cluster = postgres_cluster() if db == "postgres" else None
+        url = cluster.__enter__() if cluster else None
+        home = root / "workflowai-home"
+        stack = LocalStack(
+            home=root / "stack",
+            database_url=url,
+            worker_query_seconds=1.0,
+            extra_env={"WORKFLOWAI_HOME": str(home), "WORKFLOWAI_GENERATION__BACKEND": "none"},
+        )
+        try:
+            stack.start_server()
+            settings = Settings(home=home)
+            settings.prefect.api_url = stack.api_url
+            target = ApiTarget.from_settings(settings)
+            asyncio.run(setup(target, settings))
+            for pool in ("cpu", "gpu"):
+                stack.start_worker(pool, limit=worker_limit)
+            deployment = f"analyze-log/analyze-log-{settings.prefect.deployment_suffix}"
+            warm = asyncio.run(_run_batch(stack.api_url, deployment, 1, timeout_s))
+            print(f"[{db}] warm-up: {warm}", flush=True)
+            for n in sizes:
+                row = asyncio.run(_run_batch(stack.api_url, deployment, n, timeout_s))
+                row["db"] = db
+                rows.append(row)
+                print(f"[{db}] {row}", flush=True)
+        finally:
+            stack.stop()
+            if cluster:
+                cluster.__exit__(None, None, None)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,50,200", help="comma-separated run counts")
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument("--worker-limit", type=int, default=4, help="runs at once per worker")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per batch")
+    args = parser.parse_args()
+    os.environ.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-home-"))
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    rows: list[dict] = []
+    for db in args.db.split(","):
+        rows += bench_database(db.strip(), sizes, args.worker_limit, args.timeout)
+    print(f"\nworker limit {args.worker_limit} runs/pool, {os.cpu_count()} cores")
+    print(f"{'db':<9}{'N':>5}{'completed':>11}{'lost':>6}{'p50 s':>9}{'p95 s':>9}{'wall s':>9}")
+    for r in rows:
+        print(
+            f"{r['db']:<9}{r['n']:>5}{r['completed']:>11}{r['lost']:>6}"
+            f"{r['p50']:>9.1f}{r['p95']:>9.1f}{r['wall']:>9.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
