@@ -192,6 +192,9 @@ def run_agent(
             with generator.errors(remaining):
                 reply = runnable.invoke(messages)
         except GenerationError as exc:
+            if time.perf_counter() - start >= deadline_s:  # the call used up the agent's time
+                reason = f"the agent timed out after {deadline_s:g} s ({iteration} model calls)"
+                return finish(DraftOutcome(error=reason, model=settings.model), iteration)
             if is_transient(exc):
                 raise
             return finish(DraftOutcome(error=f"the model failed: {exc}"[:500]), iteration)

@@ -1,0 +1,198 @@
+"""The agent's guards, driven by a scripted OpenAI-compatible server (a fault injector).
+
+The scripted server answers each request with the next canned completion, so the model can be
+made to call an unknown tool, pass invalid arguments or never stop calling tools. The agent
+against a real model (llama.cpp) is tested in tests/integration/test_agent.py.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from workflowai.analysis.report import EvidenceBlock, LogLine
+from workflowai.llm.agent import SEARCH_TOOL, SearchArgs, run_agent
+from workflowai.llm.openai_backend import OpenAIGenerator
+from workflowai.schemas import Chunk, ScoredChunk
+from workflowai.settings import GenerationBackend, GenerationSettings
+
+VALID_ANSWER = json.dumps(
+    {
+        "summary": "npm could not resolve a peer dependency.",
+        "category": "dependency",
+        "root_cause": "react-dom needs react 18 (line 7).",
+        "suggested_fixes": ["Upgrade react"],
+        "confidence": 0.6,
+    }
+)
+EVIDENCE = [
+    EvidenceBlock(
+        start_line=7, end_line=7, lines=[LogLine(number=7, text="npm ERR! ERESOLVE")], key_lines=[7]
+    )
+]
+
+
+def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"call_{name}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+        ],
+    }
+    return {"message": message, "finish_reason": "tool_calls"}
+
+
+def answer(text: str) -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+
+
+@contextmanager
+def scripted_server(script: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Answers request N with script[N] (the last entry repeats); records request bodies."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            choice = script[min(len(received), len(script)) - 1]
+            body = json.dumps(
+                {
+                    "id": f"cmpl-{len(received)}",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "scripted",
+                    "choices": [{"index": 0, **choice}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class RecordingSearch:
+    """The search callable: records every query it runs and returns one fixed hit."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, query: str, top_k: int) -> list[ScoredChunk]:
+        self.calls.append((query, top_k))
+        chunk = Chunk(
+            id="c1",
+            document_id="kb/npm.yaml",
+            document_hash="h",
+            position=0,
+            title="npm ERESOLVE",
+            text="Align peer versions.",
+            source="kb/npm.yaml",
+        )
+        return [ScoredChunk(chunk=chunk, score=0.9)]
+
+
+def _generator(url: str, **overrides: Any) -> OpenAIGenerator:
+    values = {"backend": GenerationBackend.OPENAI, "base_url": url, "max_retries": 0, **overrides}
+    return OpenAIGenerator(GenerationSettings.model_validate(values))
+
+
+def test_agent_refuses_unknown_tools_and_invalid_arguments() -> None:
+    script = [
+        tool_call("delete_repository", {"name": "main"}),
+        tool_call(SEARCH_TOOL, {"query": "x" * 1000, "top_k": 500}),
+        tool_call(SEARCH_TOOL, {"query": "npm ERESOLVE", "top_k": 3}),
+        answer(VALID_ANSWER),
+    ]
+    search = RecordingSearch()
+    with scripted_server(script) as (url, received):
+        result = run_agent(_generator(url), search, evidence=EVIDENCE, max_iterations=6)
+    assert search.calls == [("npm ERESOLVE", 3)]  # the only action that ran
+    tools = [(r.tool, r.result_summary.split(":")[0]) for r in result.tool_calls]
+    assert tools == [
+        ("delete_repository", "refused"),
+        (SEARCH_TOOL, "refused"),
+        (SEARCH_TOOL, "1 hits"),
+    ]
+    assert result.outcome.ok
+    assert result.iterations == 4
+    assert len(result.hits) == 1
+    # only the search tool is ever offered, and the first call forces it
+    for body in received:
+        assert [t["function"]["name"] for t in body.get("tools", [])] in ([], [SEARCH_TOOL])
+    assert received[0]["tool_choice"]["function"]["name"] == SEARCH_TOOL
+
+
+def test_agent_stops_at_max_iterations_without_a_final_answer() -> None:
+    search = RecordingSearch()
+    with scripted_server([tool_call(SEARCH_TOOL, {"query": "again"})]) as (url, received):
+        result = run_agent(_generator(url), search, evidence=EVIDENCE, max_iterations=3)
+    assert len(received) == 3
+    assert "tools" not in received[-1]  # the last call offers no tools
+    assert result.iterations == 3
+    assert not result.outcome.ok
+    assert result.outcome.error == "the agent made 3 model calls without a final answer"
+
+
+def test_agent_invalid_final_answer_falls_back_with_a_reason() -> None:
+    with scripted_server([answer("I am not JSON")]) as (url, _):
+        result = run_agent(_generator(url), RecordingSearch(), evidence=EVIDENCE)
+    assert result.outcome.error == "the model's answer holds no JSON object"
+    assert result.tool_calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "valid"),
+    [
+        ({"query": "npm ERESOLVE"}, True),
+        ({"query": "npm", "top_k": 10}, True),
+        ({"query": ""}, False),
+        ({"query": "q" * 301}, False),
+        ({"query": "npm", "top_k": 0}, False),
+        ({"query": "npm", "top_k": 11}, False),
+        ({"query": "npm", "command": "rm -rf /"}, False),
+        ({}, False),
+    ],
+)
+def test_search_args_are_bounded(args: dict[str, Any], valid: bool) -> None:
+    try:
+        SearchArgs.model_validate(args)
+    except ValueError:
+        assert not valid
+    else:
+        assert valid
+
+
+def test_agent_wall_clock_timeout_falls_back_with_a_reason() -> None:
+    """Fault injector: a server that accepts connections and never answers."""
+    from tests.integration.llm_fixtures import silent_server
+
+    with silent_server() as url:
+        result = run_agent(
+            _generator(url, timeout_s=30.0), RecordingSearch(), evidence=EVIDENCE, timeout_s=0.5
+        )
+    assert not result.outcome.ok
+    assert result.outcome.error is not None
+    assert result.outcome.error.startswith("the agent timed out after 0.5 s")
