@@ -92,3 +92,20 @@ def test_prefect_yaml_uses_anchors_for_pools_and_schedules() -> None:
     assert text.count("*gpu_pool") == len(GPU_TYPES)
     assert text.count("*cpu_pool") == len(WORKFLOW_TYPES) - len(GPU_TYPES)
     assert text.count("*nightly_reindex") == 1
+
+
+@pytest.mark.parametrize("pool", ["cpu", "gpu"])
+def test_kubernetes_job_template_declares_every_placeholder(pool: str) -> None:
+    import json
+    import re
+
+    path = REPO / "deployments" / "kubernetes" / f"{pool}-base-job-template.json"
+    template = json.loads(path.read_text())
+    used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", json.dumps(template["job_configuration"])))
+    declared = set(template["variables"]["properties"])
+    assert used <= declared, used - declared
+    container = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    limits = container["resources"]["limits"]
+    assert ("nvidia.com/gpu" in limits) == (pool == "gpu")
