@@ -146,14 +146,14 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="print the hits as JSON"),
 ) -> None:
     """Search the knowledge base (directly through the library: no workflow run)."""
+    filters = _parse_filters(filter_)
+    request = run_guarded(
+        lambda: SearchRequest(query=query, mode=mode, top_k=top_k, filters=filters)
+    )
+    settings = _settings()
     from workflowai.knowledge.embedding import build_embedder
     from workflowai.knowledge.factory import build_store
     from workflowai.knowledge.search import search as run_search
-
-    settings = _settings()
-    request = run_guarded(
-        lambda: SearchRequest(query=query, mode=mode, top_k=top_k, filters=_parse_filters(filter_))
-    )
 
     def call() -> Any:
         store = build_store(settings)
