@@ -242,7 +242,11 @@ def serve(
     settings = _settings()
     stack = LocalStack(home=settings.home / "stack", port=port, worker_query_seconds=2.0)
     stopping = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # both stop cleanly; set explicitly because a shell's background job ignores SIGINT
+    previous = {
+        sig: signal.signal(sig, lambda *_: stopping.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         stack.start_server()
         local = settings.model_copy(
@@ -257,15 +261,14 @@ def serve(
         while not stopping.wait(1.0):
             if stack.server is not None and stack.server.poll() is not None:
                 raise ConfigError(f"the Prefect server exited:\n{stack.log_tail('server')}")
-    except KeyboardInterrupt:
-        pass
     except AppError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.CONFIG) from exc
     finally:
         typer.echo("stopping workers and server ...", err=True)
         stack.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -70,6 +70,13 @@ def wait_healthy(
     raise ConfigError(f"the Prefect server at {api_url} did not become healthy in {timeout_s}s")
 
 
+def _default_signals() -> None:
+    """In the child: a parent started in the background ignores SIGINT, and children inherit
+    that; workers must stop on SIGINT, so restore the default handlers before exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def stop_process(process: subprocess.Popen[bytes], sig: int, grace_s: float = 20.0) -> int:
     """Send `sig` to the process we started, wait, escalate to SIGKILL; return its exit code."""
     if process.poll() is None:
@@ -134,7 +141,12 @@ class LocalStack:
         log = (self.log_dir / f"{name}.log").open("ab")
         self._logs.append(log)
         return subprocess.Popen(
-            args, cwd=self.repo_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+            args,
+            cwd=self.repo_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_default_signals,
         )
 
     def start_server(self, timeout_s: float = 90.0) -> None:
