@@ -117,7 +117,7 @@ def task_text(
     *,
     evidence: Sequence[EvidenceBlock],
     hits: Sequence[ScoredChunk],
-    log_type: LogType,
+    log_type: LogType = LogType.BUILD,
     category_hint: Category | None,
 ) -> str:
     hint = (
@@ -138,7 +138,7 @@ def report_messages(
     *,
     evidence: Sequence[EvidenceBlock],
     hits: Sequence[ScoredChunk],
-    log_type: LogType,
+    log_type: LogType = LogType.BUILD,
     category_hint: Category | None = None,
 ) -> list[ChatMessage]:
     """System + user messages asking for a ReportDraft as JSON."""
