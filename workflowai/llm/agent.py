@@ -28,7 +28,8 @@ from workflowai.errors import EmbeddingError, GenerationError, StoreError, is_tr
 from workflowai.llm.openai_backend import OpenAIGenerator, finish_reason_of
 from workflowai.llm.prompts import fence, system_prompt, task_text
 from workflowai.llm.report_writer import DraftOutcome, parse_report_draft
-from workflowai.schemas import FinishReason, ScoredChunk
+from workflowai.schemas import FinishReason, ScoredChunk, SearchRequest, SearchResult
+from workflowai.settings import SearchSettings
 
 SEARCH_TOOL = "search_knowledge_base"
 MAX_QUERY_CHARS = 300
@@ -43,6 +44,22 @@ AGENT_NOTE = (
 )
 
 FINAL_NUDGE = "No more tool calls are possible. Write the JSON answer now."
+
+
+def knowledge_search_tool(store: Any, embedder: Any, settings: SearchSettings) -> SearchFn:
+    """The agent's search callable over a knowledge store: `(query, top_k) -> hits`.
+
+    Wraps `workflowai.knowledge.search.search` with the configured search mode and fusion;
+    only `query` and `top_k` come from the model (validated before this runs).
+    """
+    from workflowai.knowledge.search import search as kb_search
+
+    def run(query: str, top_k: int) -> list[ScoredChunk]:
+        request = SearchRequest(query=query, top_k=top_k, mode=settings.mode)
+        result = kb_search(store, embedder, request, settings)
+        return list(result.hits if isinstance(result, SearchResult) else result)
+
+    return run
 
 
 class SearchArgs(BaseModel):

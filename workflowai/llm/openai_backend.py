@@ -8,6 +8,9 @@ Engine failures are translated here (`translate_errors`), never leaked:
 - connection refused / server down, 429, 5xx -> GenerationUnavailableError (transient);
 - timeout -> GenerationUnavailableError saying it timed out after N s;
 - other HTTP 4xx, a malformed response body -> GenerationError.
+
+OpenAI-compatible servers report a stop sequence as finish reason `stop`, like an end of
+turn, so this backend never returns `stop_sequence` (the transformers backend does).
 """
 
 from __future__ import annotations
