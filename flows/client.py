@@ -27,7 +27,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterParentFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun, StateType, WorkerStatus
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import MissingResult, ObjectNotFound, SerializationError
 
 from workflowai.errors import AppError, ConfigError, TransientError
 from workflowai.settings import Settings
@@ -173,7 +173,8 @@ async def run_result(run: FlowRun) -> Any:
         return None
     try:
         value = await run.state.aresult(raise_on_failure=False)  # type: ignore[attr-defined]
-    except Exception:
+    except (MissingResult, SerializationError, OSError, ValueError):
+        # not persisted, or stored where this machine cannot read it: the run still passed
         return None
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
