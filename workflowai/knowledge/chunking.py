@@ -1,0 +1,99 @@
+"""Token-aware chunking with the embedding model's own tokenizer.
+
+LangChain's RecursiveCharacterTextSplitter does the splitting (paragraphs, then lines, then
+words), measuring length with the model's tokenizer, so no vocabulary is downloaded at run
+time (tiktoken would). Every chunk is checked against the model's real limit after splitting:
+all-MiniLM-L6-v2 silently truncates past 256 tokens, so an oversize chunk is split again
+rather than embedded cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from workflowai.knowledge.embedding import embedding_input
+from workflowai.knowledge.embedding_protocol import Embedder
+from workflowai.schemas import Chunk, Document
+
+MAX_TITLE_CHARS = 200
+_SEPARATORS = ["\n\n", "\n", ". ", " ", ""]
+
+
+class Chunker:
+    """Splits documents into chunks whose embedded text fits the model's sequence limit."""
+
+    def __init__(self, embedder: Embedder, *, chunk_tokens: int = 200, overlap: int = 32) -> None:
+        if overlap >= chunk_tokens:
+            raise ValueError(
+                f"overlap ({overlap}) must be smaller than chunk_tokens ({chunk_tokens})"
+            )
+        self._count: Callable[[str], int] = embedder.count_tokens
+        self.max_tokens = int(getattr(embedder, "max_seq_length", 512))
+        self.chunk_tokens = chunk_tokens
+        self.overlap = overlap
+        tokenizer = getattr(embedder, "tokenizer", None)
+        # counting without special tokens is what the splitter needs for pieces of text
+        self._piece_len: Callable[[str], int] = (
+            (lambda text: len(tokenizer.tokenize(text))) if tokenizer is not None else self._count
+        )
+
+    def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:
+        return RecursiveCharacterTextSplitter(
+            chunk_size=budget,
+            chunk_overlap=min(self.overlap, budget // 2),
+            length_function=self._piece_len,
+            separators=_SEPARATORS,
+            keep_separator="end",
+            strip_whitespace=True,
+        )
+
+    def _fits(self, title: str, text: str) -> bool:
+        probe = Chunk(
+            id="-",
+            document_id="-",
+            document_hash="-",
+            position=0,
+            title=title,
+            text=text,
+            source="-",
+        )
+        return self._count(embedding_input(probe)) <= self.max_tokens
+
+    def _split(self, title: str, text: str, budget: int) -> list[str]:
+        pieces: list[str] = []
+        for piece in self._splitter(budget).split_text(text):
+            if self._fits(title, piece):
+                pieces.append(piece)
+            elif budget > 8:
+                pieces.extend(self._split(title, piece, budget // 2))
+            else:  # a single "word" longer than the model's window: cut it by characters
+                half = max(1, len(piece) // 2)
+                pieces.extend(self._split(title, piece[:half], budget))
+                pieces.extend(self._split(title, piece[half:], budget))
+        return pieces
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        title = document.title[:MAX_TITLE_CHARS]
+        title_tokens = self._count(title) if title else 0
+        budget = max(8, min(self.chunk_tokens, self.max_tokens - title_tokens - 4))
+        texts = self._split(title, document.content, budget) if document.content.strip() else []
+        doc_hash = document.content_hash
+        return [
+            Chunk(
+                id=Chunk.make_id(document.id, position, text),
+                document_id=document.id,
+                document_hash=doc_hash,
+                position=position,
+                title=title,
+                text=text,
+                source=document.source,
+                metadata=document.metadata,
+            )
+            for position, text in enumerate(texts)
+        ]
+
+
+def chunk_documents(documents: Iterable[Document], chunker: Chunker) -> list[Chunk]:
+    return [chunk for document in documents for chunk in chunker.chunk(document)]

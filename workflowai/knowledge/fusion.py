@@ -1,0 +1,79 @@
+"""Hybrid search as pure fusion of ranked lists, done on the client for both backends.
+
+Fusing on the client keeps hybrid search on Elasticsearch's free license (its server-side RRF
+retriever is a paid feature) and makes both backends rank through exactly this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from workflowai.schemas import ScoredChunk
+
+
+def _ordered(scores: Mapping[str, float], by_id: Mapping[str, ScoredChunk]) -> list[str]:
+    # deterministic: score descending, then chunk id
+    return sorted(scores, key=lambda cid: (-scores[cid], cid))
+
+
+def _fused(
+    scores: dict[str, float],
+    by_id: dict[str, ScoredChunk],
+    parts: dict[str, dict[str, float]],
+    top_k: int | None,
+) -> list[ScoredChunk]:
+    ids = _ordered(scores, by_id)[:top_k] if top_k else _ordered(scores, by_id)
+    return [
+        ScoredChunk(chunk=by_id[cid].chunk, score=scores[cid], scores=parts[cid]) for cid in ids
+    ]
+
+
+def reciprocal_rank_fusion(
+    result_lists: Mapping[str, Sequence[ScoredChunk]], *, k: int = 60, top_k: int | None = None
+) -> list[ScoredChunk]:
+    """RRF: sum over lists of 1 / (k + rank). `result_lists` maps retriever name to hits."""
+    scores: dict[str, float] = {}
+    by_id: dict[str, ScoredChunk] = {}
+    parts: dict[str, dict[str, float]] = {}
+    for name, hits in result_lists.items():
+        for rank, hit in enumerate(hits, start=1):
+            cid = hit.chunk.id
+            by_id.setdefault(cid, hit)
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+            parts.setdefault(cid, {})[name] = hit.score
+    return _fused(scores, by_id, parts, top_k)
+
+
+def min_max(hits: Sequence[ScoredChunk]) -> dict[str, float]:
+    """Scores scaled to [0, 1] within one list; a list of equal scores maps to 1."""
+    if not hits:
+        return {}
+    values = [h.score for h in hits]
+    low, high = min(values), max(values)
+    span = high - low
+    return {h.chunk.id: (h.score - low) / span if span > 0 else 1.0 for h in hits}
+
+
+def weighted_fusion(
+    semantic: Sequence[ScoredChunk],
+    keyword: Sequence[ScoredChunk],
+    *,
+    semantic_weight: float = 0.6,
+    top_k: int | None = None,
+) -> list[ScoredChunk]:
+    """Weighted sum of per-list min-max normalized scores; absent from a list counts as 0."""
+    if not 0.0 <= semantic_weight <= 1.0:
+        raise ValueError(f"semantic_weight must be within [0, 1], got {semantic_weight}")
+    scores: dict[str, float] = {}
+    by_id: dict[str, ScoredChunk] = {}
+    parts: dict[str, dict[str, float]] = {}
+    for name, hits, weight in (
+        ("semantic", semantic, semantic_weight),
+        ("keyword", keyword, 1.0 - semantic_weight),
+    ):
+        for cid, norm in min_max(hits).items():
+            scores[cid] = scores.get(cid, 0.0) + weight * norm
+        for hit in hits:
+            by_id.setdefault(hit.chunk.id, hit)
+            parts.setdefault(hit.chunk.id, {})[name] = hit.score
+    return _fused(scores, by_id, parts, top_k)

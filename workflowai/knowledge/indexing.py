@@ -1,0 +1,112 @@
+"""The index pipeline's pieces: plan (skip unchanged, prune), batch, and a streaming runner.
+
+Tasks and flows call the pieces batch by batch; `index_documents` runs the same steps in one
+process for the library, benchmarks and tests. Memory stays flat as the corpus grows: only one
+batch of documents and chunks is held at a time, plus the id -> hash map of the index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TypeVar
+
+from workflowai.knowledge.chunking import Chunker
+from workflowai.knowledge.embedding import embed_chunks, embedding_input
+from workflowai.knowledge.embedding_protocol import Embedder
+from workflowai.knowledge.protocol import KnowledgeStore
+from workflowai.schemas import Document, IndexFailure, IndexSummary
+
+T = TypeVar("T")
+ProgressFn = Callable[[IndexSummary], None]
+
+
+def iter_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@dataclass
+class IndexPlan:
+    changed: list[Document] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    # changed documents that are already indexed (their old chunks must go first)
+    replaced: list[str] = field(default_factory=list)
+
+
+def plan_documents(documents: Iterable[Document], existing_hashes: Mapping[str, str]) -> IndexPlan:
+    plan = IndexPlan()
+    for document in documents:
+        known = existing_hashes.get(document.id)
+        if known == document.content_hash:
+            plan.unchanged.append(document.id)
+            continue
+        plan.changed.append(document)
+        if known is not None:
+            plan.replaced.append(document.id)
+    return plan
+
+
+def documents_to_prune(existing_ids: Iterable[str], seen_ids: Iterable[str]) -> list[str]:
+    seen = set(seen_ids)
+    return sorted(i for i in existing_ids if i not in seen)
+
+
+def index_documents(
+    store: KnowledgeStore,
+    embedder: Embedder,
+    chunker: Chunker,
+    items: Iterable[Document | IndexFailure],
+    *,
+    prune: bool = False,
+    batch_size: int = 64,
+    on_progress: ProgressFn | None = None,
+) -> IndexSummary:
+    """Index a stream of documents; unchanged ones are neither re-chunked nor re-embedded."""
+    started = time.perf_counter()
+    store.ensure_schema(model=embedder.model_name, dim=embedder.dim)
+    existing = store.document_hashes()
+    seen: set[str] = set()
+    totals = {"seen": 0, "indexed": 0, "unchanged": 0, "chunks": 0, "tokens": 0}
+    failures: list[IndexFailure] = []
+
+    def summary(pruned: int = 0) -> IndexSummary:
+        return IndexSummary(
+            documents_seen=totals["seen"],
+            documents_indexed=totals["indexed"],
+            documents_unchanged=totals["unchanged"],
+            documents_pruned=pruned,
+            chunks_written=totals["chunks"],
+            tokens_embedded=totals["tokens"],
+            failures=list(failures),
+            seconds=time.perf_counter() - started,
+        )
+
+    for batch in iter_batches(items, batch_size):
+        documents = [d for d in batch if isinstance(d, Document)]
+        failures.extend(f for f in batch if isinstance(f, IndexFailure))
+        seen.update(d.id for d in documents)
+        plan = plan_documents(documents, existing)
+        if plan.replaced:
+            store.delete_documents(plan.replaced)
+        chunks = [c for d in plan.changed for c in chunker.chunk(d)]
+        store.write(embed_chunks(embedder, chunks))
+        totals["seen"] += len(documents)
+        totals["indexed"] += len(plan.changed)
+        totals["unchanged"] += len(plan.unchanged)
+        totals["chunks"] += len(chunks)
+        totals["tokens"] += sum(embedder.count_tokens(embedding_input(c)) for c in chunks)
+        if on_progress is not None:
+            on_progress(summary())
+    pruned = 0
+    if prune:
+        stale = documents_to_prune(existing, seen)
+        if stale:
+            store.delete_documents(stale)
+        pruned = len(stale)
+    return summary(pruned)

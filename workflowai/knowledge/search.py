@@ -1,0 +1,50 @@
+"""Search the knowledge base: keyword (BM25), semantic (cosine kNN) or hybrid (fused)."""
+
+from __future__ import annotations
+
+import time
+
+from workflowai.knowledge.embedding_protocol import Embedder
+from workflowai.knowledge.fusion import reciprocal_rank_fusion, weighted_fusion
+from workflowai.knowledge.protocol import KnowledgeStore
+from workflowai.schemas import ScoredChunk, SearchRequest, SearchResult
+from workflowai.settings import FusionMethod, SearchMode, SearchSettings
+
+
+def search(
+    store: KnowledgeStore,
+    embedder: Embedder,
+    request: SearchRequest,
+    settings: SearchSettings,
+) -> SearchResult:
+    started = time.perf_counter()
+    filters = request.filters or None
+    candidates = max(settings.candidates, request.top_k)
+    hits: list[ScoredChunk]
+    if request.mode is SearchMode.KEYWORD:
+        hits = store.keyword_search(request.query, top_k=request.top_k, filters=filters)
+    elif request.mode is SearchMode.SEMANTIC:
+        vector = embedder.embed_query(request.query)
+        hits = store.vector_search(vector, top_k=request.top_k, filters=filters)
+    else:
+        vector = embedder.embed_query(request.query)
+        semantic = store.vector_search(vector, top_k=candidates, filters=filters)
+        keyword = store.keyword_search(request.query, top_k=candidates, filters=filters)
+        method = request.fusion or settings.fusion
+        if method is FusionMethod.RRF:
+            hits = reciprocal_rank_fusion(
+                {"semantic": semantic, "keyword": keyword}, k=settings.rrf_k, top_k=request.top_k
+            )
+        else:
+            weight = (
+                request.semantic_weight
+                if request.semantic_weight is not None
+                else settings.semantic_weight
+            )
+            hits = weighted_fusion(semantic, keyword, semantic_weight=weight, top_k=request.top_k)
+    return SearchResult(
+        query=request.query,
+        mode=request.mode,
+        hits=hits,
+        took_ms=(time.perf_counter() - started) * 1000.0,
+    )
