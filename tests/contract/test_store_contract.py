@@ -1,0 +1,186 @@
+"""The store contract: written against the KnowledgeStore protocol only, run on every backend."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from workflowai.errors import DuplicateChunkError, SchemaMismatchError
+from workflowai.knowledge.protocol import KnowledgeStore
+from workflowai.schemas import Chunk, DuplicatePolicy, EmbeddedChunk
+
+MODEL, DIM = "contract-model", 4
+
+
+def _unit(*values: float) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+def make(
+    doc: str, position: int, text: str, vector: list[float], **meta: str | int | bool
+) -> EmbeddedChunk:
+    chunk = Chunk(
+        id=Chunk.make_id(doc, position, text),
+        document_id=doc,
+        document_hash=f"hash-{doc}",
+        position=position,
+        title=doc.replace("-", " "),
+        text=text,
+        source=f"kb/{doc}.yaml",
+        metadata=meta,
+    )
+    return EmbeddedChunk(chunk=chunk, embedding=_unit(*vector))
+
+
+CORPUS = [
+    make(
+        "java-heap",
+        0,
+        "java.lang.OutOfMemoryError: Java heap space during test",
+        [1, 0, 0, 0],
+        category="out-of-memory",
+        ecosystem="java",
+    ),
+    make(
+        "npm-eresolve",
+        0,
+        "npm ERR! code ERESOLVE unable to resolve dependency tree",
+        [0, 1, 0, 0],
+        category="dependency",
+        ecosystem="node",
+    ),
+    make(
+        "dns-failure",
+        0,
+        "Could not resolve host: github.com temporary failure in name resolution",
+        [0, 0, 1, 0],
+        category="network",
+        ecosystem="general",
+    ),
+    make(
+        "dns-failure",
+        1,
+        "Retry the step; check the runner's resolver configuration",
+        [0, 0, 1, 0.2],
+        category="network",
+        ecosystem="general",
+    ),
+    make(
+        "docker-copy",
+        0,
+        "COPY failed: file not found in build context or excluded by .dockerignore",
+        [0, 0, 0, 1],
+        category="configuration",
+        ecosystem="docker",
+        flaky=False,
+    ),
+]
+
+
+@pytest.fixture
+def loaded(store: KnowledgeStore) -> KnowledgeStore:
+    store.ensure_schema(model=MODEL, dim=DIM)
+    assert store.write(CORPUS) == len(CORPUS)
+    return store
+
+
+def test_store_write_then_count(loaded: KnowledgeStore) -> None:
+    assert loaded.count() == len(CORPUS)
+
+
+def test_store_overwrite_is_idempotent(loaded: KnowledgeStore) -> None:
+    loaded.write(CORPUS)
+    loaded.write(CORPUS, on_duplicate=DuplicatePolicy.OVERWRITE)
+    assert loaded.count() == len(CORPUS)
+
+
+def test_store_skip_policy_writes_only_new_chunks(loaded: KnowledgeStore) -> None:
+    extra = make("rust-borrow", 0, "error[E0502]: cannot borrow as mutable", [1, 1, 0, 0])
+    written = loaded.write([*CORPUS[:2], extra], on_duplicate=DuplicatePolicy.SKIP)
+    assert written == 1
+    assert loaded.count() == len(CORPUS) + 1
+
+
+def test_store_fail_policy_raises_on_duplicate(loaded: KnowledgeStore) -> None:
+    with pytest.raises(DuplicateChunkError):
+        loaded.write(CORPUS[:1], on_duplicate=DuplicatePolicy.FAIL)
+    assert loaded.count() == len(CORPUS)
+
+
+def test_store_delete_removes_chunks(loaded: KnowledgeStore) -> None:
+    loaded.delete([CORPUS[0].chunk.id, "no-such-id"])
+    assert loaded.count() == len(CORPUS) - 1
+    assert all(h.chunk.id != CORPUS[0].chunk.id for h in loaded.keyword_search("heap", top_k=5))
+
+
+def test_store_document_hashes_and_delete_documents(loaded: KnowledgeStore) -> None:
+    hashes = loaded.document_hashes()
+    assert hashes == {c.chunk.document_id: c.chunk.document_hash for c in CORPUS}
+    assert loaded.delete_documents(["dns-failure"]) == 2
+    assert "dns-failure" not in loaded.document_hashes()
+    assert loaded.count() == len(CORPUS) - 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_doc"),
+    [
+        ("OutOfMemoryError Java heap", "java-heap"),
+        ("ERESOLVE dependency tree", "npm-eresolve"),
+        ("could not resolve host", "dns-failure"),
+        ("dockerignore build context", "docker-copy"),
+    ],
+)
+def test_store_keyword_search_ranks_the_match_first(
+    loaded: KnowledgeStore, query: str, expected_doc: str
+) -> None:
+    hits = loaded.keyword_search(query, top_k=3)
+    assert hits, query
+    assert hits[0].chunk.document_id == expected_doc
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_store_keyword_search_ignores_query_syntax(loaded: KnowledgeStore) -> None:
+    # operators and quotes from users must not break the engine's query parser
+    hits = loaded.keyword_search('heap" AND (NOT -java OR "', top_k=3)
+    assert hits[0].chunk.document_id == "java-heap"
+
+
+def test_store_vector_search_returns_nearest_with_cosine(loaded: KnowledgeStore) -> None:
+    hits = loaded.vector_search(_unit(0, 0.1, 1, 0), top_k=2)
+    assert [h.chunk.document_id for h in hits] == ["dns-failure", "dns-failure"]
+    assert hits[0].score == pytest.approx(_dot(_unit(0, 0.1, 1, 0), CORPUS[2].embedding), abs=1e-3)
+    assert hits[0].score >= hits[1].score
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_store_filters_apply_to_both_retrievers(loaded: KnowledgeStore) -> None:
+    vector_hits = loaded.vector_search(_unit(1, 0, 0, 0), top_k=5, filters={"category": "network"})
+    assert {h.chunk.document_id for h in vector_hits} == {"dns-failure"}
+    keyword_hits = loaded.keyword_search("resolve", top_k=5, filters={"ecosystem": "node"})
+    assert [h.chunk.document_id for h in keyword_hits] == ["npm-eresolve"]
+    assert loaded.keyword_search("resolve", top_k=5, filters={"ecosystem": "none"}) == []
+
+
+def test_store_round_trips_chunk_fields(loaded: KnowledgeStore) -> None:
+    hit = loaded.keyword_search("dockerignore", top_k=1)[0]
+    assert hit.chunk == CORPUS[4].chunk
+
+
+def test_store_rejects_another_model_or_dimension(loaded: KnowledgeStore) -> None:
+    with pytest.raises(SchemaMismatchError, match="reindex"):
+        loaded.ensure_schema(model="other-model", dim=DIM)
+    with pytest.raises(SchemaMismatchError, match="reindex"):
+        loaded.ensure_schema(model=MODEL, dim=DIM + 1)
+    loaded.ensure_schema(model=MODEL, dim=DIM)  # the same model is fine
+
+
+def test_store_info_reports_counts_and_model(loaded: KnowledgeStore) -> None:
+    info = loaded.info()
+    assert (info.documents, info.chunks) == (4, 5)
+    assert (info.embedding_model, info.embedding_dim) == (MODEL, DIM)
+    assert info.size_bytes is None or info.size_bytes > 0
