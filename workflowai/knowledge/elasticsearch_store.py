@@ -92,8 +92,14 @@ class ElasticsearchKnowledgeStore:
 
     def ensure_schema(self, *, model: str, dim: int) -> None:
         if not self._exists():
+            body = q.index_body(model=model, dim=dim)
+            name = self.index
+            if self.index == self._settings.alias:
+                # first use of the alias: a physical version behind it, so reindex can swap later
+                name = f"{self.index}-v1"
+                body["aliases"] = {self.index: {}}
             with self._calls("create index"):
-                self.client.indices.create(index=self.index, **q.index_body(model=model, dim=dim))
+                self.client.indices.create(index=name, **body)
             return
         meta = self.schema_meta()
         if meta.get("embedding_model") != model or int(meta.get("embedding_dim", -1)) != dim:

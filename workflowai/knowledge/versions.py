@@ -1,0 +1,155 @@
+"""Physical index versions behind one name that readers use (an alias), for both backends.
+
+`reindex` builds a new version next to the live one, checks it and then moves the alias in
+one atomic step, so readers never see a half-built index; older versions stay for rollback.
+- Elasticsearch: indices `<alias>-v<N>`; the alias moves in ONE `update_aliases` request.
+- SQLite: files `<stem>-v<N>.sqlite` beside the configured file and a pointer file
+  `<stem>.current` replaced with os.replace (atomic on POSIX). A knowledge base that was never
+  reindexed is the configured file itself, listed as version `v0`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+from workflowai.errors import StoreError
+from workflowai.knowledge.elasticsearch_store import ElasticsearchKnowledgeStore
+from workflowai.knowledge.protocol import KnowledgeStore
+from workflowai.knowledge.sqlite_store import SqliteKnowledgeStore
+from workflowai.settings import ElasticsearchSettings
+
+_VERSION = re.compile(r"(?:^|-)v(\d+)$")
+
+
+def version_number(name: str) -> int:
+    match = _VERSION.search(name)
+    return int(match.group(1)) if match else 0
+
+
+class IndexVersions(Protocol):
+    def current(self) -> str | None: ...
+
+    def list(self) -> list[str]:
+        """Every version, oldest first."""
+
+    def create(self, *, model: str, dim: int) -> str:
+        """A new, empty version with this model's schema; not live."""
+
+    def open(self, version: str) -> KnowledgeStore: ...
+
+    def activate(self, version: str) -> str | None:
+        """Make `version` live atomically; returns the version that was live before."""
+
+    def drop(self, version: str) -> None: ...
+
+
+class SqliteIndexVersions:
+    def __init__(self, path: Path) -> None:
+        self.base = Path(path)
+        self.pointer = self.base.with_name(self.base.stem + ".current")
+
+    def _path(self, version: str) -> Path:
+        if version == "v0":
+            return self.base
+        return self.base.with_name(f"{self.base.stem}-{version}{self.base.suffix}")
+
+    def live_path(self) -> Path:
+        current = self.current()
+        return self._path(current) if current else self.base
+
+    def current(self) -> str | None:
+        if self.pointer.exists():
+            return self.pointer.read_text().strip() or None
+        return "v0" if self.base.exists() else None
+
+    def list(self) -> list[str]:
+        found = ["v0"] if self.base.exists() else []
+        pattern = re.compile(rf"^{re.escape(self.base.stem)}-(v\d+){re.escape(self.base.suffix)}$")
+        for path in self.base.parent.glob(f"{self.base.stem}-v*{self.base.suffix}"):
+            match = pattern.match(path.name)
+            if match:
+                found.append(match.group(1))
+        return sorted(set(found), key=version_number)
+
+    def create(self, *, model: str, dim: int) -> str:
+        versions = self.list()
+        version = f"v{(version_number(versions[-1]) if versions else 0) + 1}"
+        store = SqliteKnowledgeStore(self._path(version))
+        try:
+            store.ensure_schema(model=model, dim=dim)
+        finally:
+            store.close()
+        return version
+
+    def open(self, version: str) -> KnowledgeStore:
+        path = self._path(version)
+        if not path.exists():
+            raise StoreError(f"no knowledge-base version {version} ({path})")
+        return SqliteKnowledgeStore(path)
+
+    def activate(self, version: str) -> str | None:
+        if not self._path(version).exists():
+            raise StoreError(f"no knowledge-base version {version} to activate")
+        previous = self.current()
+        self.base.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.pointer.with_name(self.pointer.name + ".tmp")
+        tmp.write_text(version + "\n")
+        os.replace(tmp, self.pointer)
+        return previous
+
+    def drop(self, version: str) -> None:
+        if version == self.current():
+            raise StoreError(f"refusing to drop the live version {version}")
+        path = self._path(version)
+        for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            extra.unlink(missing_ok=True)
+
+
+class ElasticsearchIndexVersions:
+    def __init__(self, settings: ElasticsearchSettings) -> None:
+        self.settings = settings
+        self.alias = settings.alias
+        self._probe = ElasticsearchKnowledgeStore(settings, index=self.alias)
+
+    def _calls(self, action: str):
+        return self._probe._calls(action)
+
+    def current(self) -> str | None:
+        client = self._probe.client
+        with self._calls("read alias"):
+            if not client.indices.exists_alias(name=self.alias):
+                return None
+            indices = list(client.indices.get_alias(name=self.alias).body)
+        return indices[0] if indices else None
+
+    def list(self) -> list[str]:
+        with self._calls("list versions"):
+            names = list(self._probe.client.indices.get(index=f"{self.alias}-v*").body)
+        return sorted((n for n in names if _VERSION.search(n)), key=version_number)
+
+    def create(self, *, model: str, dim: int) -> str:
+        versions = self.list()
+        name = f"{self.alias}-v{(version_number(versions[-1]) if versions else 0) + 1}"
+        ElasticsearchKnowledgeStore(self.settings, index=name).ensure_schema(model=model, dim=dim)
+        return name
+
+    def open(self, version: str) -> KnowledgeStore:
+        return ElasticsearchKnowledgeStore(self.settings, index=version)
+
+    def activate(self, version: str) -> str | None:
+        previous = self.current()
+        actions: list[dict[str, dict[str, str]]] = []
+        if previous:
+            actions.append({"remove": {"index": previous, "alias": self.alias}})
+        actions.append({"add": {"index": version, "alias": self.alias}})
+        with self._calls("move alias"):
+            self._probe.client.indices.update_aliases(actions=actions)
+        return previous
+
+    def drop(self, version: str) -> None:
+        if version == self.current():
+            raise StoreError(f"refusing to drop the live index {version}")
+        ElasticsearchKnowledgeStore(self.settings, index=version).drop()
