@@ -1,0 +1,45 @@
+"""The `index` workflow: sources -> plan (skip unchanged) -> per batch chunk, embed, write.
+
+Documents go to `chunk_documents` in batches of `batch_chunks` documents; their chunks go to
+`embed_chunks` and `index_chunks` in batches of `batch_chunks` chunks, so a run costs a few
+task runs per batch, never one per chunk. Old chunks of changed documents are deleted before
+their new ones are written; with `prune`, documents gone from the sources are deleted last.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.indexing import (
+    BatchWritten,
+    chunk_documents,
+    embed_chunks,
+    index_chunks,
+    plan_index,
+    prune_documents,
+    summarize_index,
+)
+from tasks.progress import report_progress, start_progress
+from workflowai.knowledge.indexing import iter_batches
+from workflowai.params import IndexParams
+from workflowai.schemas import IndexSummary
+from workflowai.settings import Settings
+
+
+@flow(name="index", flow_run_name="index-{params.run_label}")
+def index_flow(params: IndexParams) -> IndexSummary:
+    settings = Settings()
+    plan = plan_index(params.paths, params.prune, settings)
+    prune_documents(plan.replaced, settings)
+    progress = start_progress("index-progress", f"indexing {len(plan.changed)} documents")
+    batches: list[BatchWritten] = []
+    done = 0
+    for documents in iter_batches(plan.changed, params.batch_chunks):
+        chunks = chunk_documents(documents, settings)
+        for chunk_batch in iter_batches(chunks, params.batch_chunks):
+            batches.append(index_chunks(embed_chunks(chunk_batch, settings), settings))
+        done += len(documents)
+        report_progress(progress, done, len(plan.changed), "documents")
+    report_progress(progress, len(plan.changed), len(plan.changed), "documents")
+    prune_documents(plan.stale, settings)
+    return summarize_index(plan, batches)

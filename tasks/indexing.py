@@ -1,0 +1,112 @@
+"""Index tasks: plan, chunk, embed, write, prune and summarize, each on a whole batch.
+
+A task run costs milliseconds of orchestration, so none of these is ever mapped per chunk:
+the index flow hands them batches of documents (chunk) and of ~256 chunks (embed, write).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefect import task
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.policy import task_policy
+from tasks.resources import get_embedder, get_store
+from workflowai.knowledge.chunking import Chunker
+from workflowai.knowledge.chunking import chunk_documents as split_documents
+from workflowai.knowledge.embedding import embed_chunks as embed_batch
+from workflowai.knowledge.embedding import embedding_input
+from workflowai.knowledge.indexing import documents_to_prune, plan_documents
+from workflowai.knowledge.sources import iter_documents
+from workflowai.schemas import Chunk, Document, EmbeddedChunk, IndexFailure, IndexSummary
+from workflowai.settings import Settings
+
+
+class IndexPlan(BaseModel):
+    """What an index run will do: documents to (re)index, what to delete, what failed to read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    changed: list[Document] = Field(default_factory=list)
+    unchanged: int = 0
+    replaced: list[str] = Field(default_factory=list)
+    stale: list[str] = Field(default_factory=list, description="to prune (when asked)")
+    failures: list[IndexFailure] = Field(default_factory=list)
+    seen: int = 0
+    started_at: float = 0.0
+
+
+class BatchWritten(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chunks: int
+    tokens: int
+
+
+@task(**task_policy(timeout_seconds=1800))
+def plan_index(paths: list[Path], prune: bool, settings: Settings) -> IndexPlan:
+    """Read the sources and compare content hashes with the index (skip unchanged)."""
+    started = time.time()
+    store, embedder = get_store(settings), get_embedder(settings)
+    store.ensure_schema(model=embedder.model_name, dim=embedder.dim)
+    existing = store.document_hashes()
+    items = list(iter_documents(paths))
+    documents = [d for d in items if isinstance(d, Document)]
+    plan = plan_documents(documents, existing)
+    return IndexPlan(
+        changed=plan.changed,
+        unchanged=len(plan.unchanged),
+        replaced=plan.replaced,
+        stale=documents_to_prune(existing, (d.id for d in documents)) if prune else [],
+        failures=[f for f in items if isinstance(f, IndexFailure)],
+        seen=len(documents),
+        started_at=started,
+    )
+
+
+@task(**task_policy(timeout_seconds=600))
+def prune_documents(document_ids: list[str], settings: Settings) -> int:
+    """Delete every chunk of these documents; returns the chunks removed."""
+    return get_store(settings).delete_documents(document_ids) if document_ids else 0
+
+
+@task(**task_policy(timeout_seconds=600))
+def chunk_documents(documents: list[Document], settings: Settings) -> list[Chunk]:
+    """Split a batch of documents into chunks that fit the embedding model."""
+    embedding = settings.embedding
+    chunker = Chunker(
+        get_embedder(settings), chunk_tokens=embedding.chunk_tokens, overlap=embedding.chunk_overlap
+    )
+    return split_documents(documents, chunker)
+
+
+@task(tags=["embedding"], **task_policy(timeout_seconds=1200))
+def embed_chunks(chunks: list[Chunk], settings: Settings) -> list[EmbeddedChunk]:
+    """Embed a batch of chunks (GPU-capable: route with the "embedding" tag)."""
+    return embed_batch(get_embedder(settings), chunks)
+
+
+@task(**task_policy(timeout_seconds=600))
+def index_chunks(chunks: list[EmbeddedChunk], settings: Settings) -> BatchWritten:
+    """Bulk-write a batch of embedded chunks (idempotent: chunk ids are content hashes)."""
+    embedder = get_embedder(settings)
+    written = get_store(settings).write(chunks)
+    tokens = sum(embedder.count_tokens(embedding_input(c.chunk)) for c in chunks)
+    return BatchWritten(chunks=written, tokens=tokens)
+
+
+@task(**task_policy(timeout_seconds=60, retries=0))
+def summarize_index(plan: IndexPlan, batches: list[BatchWritten]) -> IndexSummary:
+    """The run's IndexSummary (documents, chunks, skipped unchanged, pruned, failures)."""
+    return IndexSummary(
+        documents_seen=plan.seen,
+        documents_indexed=len(plan.changed),
+        documents_unchanged=plan.unchanged,
+        documents_pruned=len(plan.stale),
+        chunks_written=sum(b.chunks for b in batches),
+        tokens_embedded=sum(b.tokens for b in batches),
+        failures=plan.failures,
+        seconds=time.time() - plan.started_at,
+    )

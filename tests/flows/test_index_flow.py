@@ -1,0 +1,58 @@
+"""`index` end to end: real SQLite store, real MiniLM embedder, a tiny temp corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.index import index_flow
+from tests.flows.corpus import RUNBOOKS, write_corpus
+from workflowai.knowledge.factory import build_store
+from workflowai.params import IndexParams
+from workflowai.settings import Settings
+
+
+def _count() -> int:
+    store = build_store(Settings())
+    try:
+        return store.count()
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_index_flow_indexes_then_skips_unchanged(workflowai_home: Path, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    first = index_flow(IndexParams(paths=[corpus], batch_chunks=2))
+    assert first.documents_seen == len(RUNBOOKS)
+    assert first.documents_indexed == len(RUNBOOKS)
+    assert first.chunks_written >= len(RUNBOOKS)
+    assert first.tokens_embedded > 0
+    assert first.failures == []
+    chunks = _count()
+    assert chunks == first.chunks_written
+
+    second = index_flow(IndexParams(paths=[corpus]))
+    assert second.documents_unchanged == len(RUNBOOKS)
+    assert second.documents_indexed == 0
+    assert second.chunks_written == 0
+    assert _count() == chunks
+
+
+@pytest.mark.slow
+def test_index_flow_replaces_changed_and_prunes_removed(
+    workflowai_home: Path, tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "kb")
+    index_flow(IndexParams(paths=[corpus]))
+    (corpus / "docker-rate-limit.txt").unlink()
+    (corpus / "java-heap.md").write_text("# JVM heap\n\nRaise -Xmx to 4g for Gradle.\n")
+    (corpus / "notes.bin").write_bytes(b"\x00\x01")  # unsupported: skipped without a failure
+
+    summary = index_flow(IndexParams(paths=[corpus, tmp_path / "missing"], prune=True))
+    assert summary.documents_indexed == 1
+    assert summary.documents_unchanged == 1
+    assert summary.documents_pruned == 1
+    assert [f.reason for f in summary.failures] == ["no such file or directory"]
+    assert _count() == 2  # one short chunk per remaining document
