@@ -9,6 +9,7 @@
 # $ES_USER (created if missing) with its cache under /var/cache.
 #
 #   ES_VERSION (8.19.21)  ES_PORT (9200)  ES_HEAP (512m)  ES_HOME (~/.cache/workflowai/elasticsearch)
+#   ES_RUN_DIR (data, logs, PID file; $ES_HOME/run-$ES_PORT)  ES_JAVA_HOME (Java 17)
 set -euo pipefail
 
 version=${ES_VERSION:-8.19.21}
@@ -22,18 +23,29 @@ else
 fi
 cache=${ES_HOME:-$default_cache}
 repo=${MAVEN_REPO_URL:-https://repo1.maven.org/maven2}
-java_home=${ES_JAVA_HOME:-${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}}
+java_home=${ES_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}
 
 install_dir="$cache/elasticsearch-$version"
-run_dir="$cache/run-$port"
+run_dir=${ES_RUN_DIR:-$cache/run-$port}  # data, logs and the PID file
 pid_file="$run_dir/es.pid"
 url="http://127.0.0.1:$port"
 
-answers() { curl -fsS --max-time 2 "$url" >/dev/null 2>&1; }
+# the integ-test-zip has no rest-root module: GET / answers 405, so probe cluster health
+answers() { curl -fsS --max-time 2 "$url/_cluster/health" >/dev/null 2>&1; }
 
 if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null && answers; then
     echo "es-start: already running at $url (pid $(cat "$pid_file"))"
     exit 0
+fi
+
+if [[ ! -x "$java_home/bin/java" ]]; then
+    echo "es-start: no Java at $java_home (set ES_JAVA_HOME; Elasticsearch 8 needs Java 17+)" >&2
+    exit 1
+fi
+if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    echo "es-start: pid $(cat "$pid_file") from $pid_file is alive but $url does not answer;" \
+        "stop it with scripts/es-stop.sh first" >&2
+    exit 1
 fi
 
 if [[ ! -x "$install_dir/bin/elasticsearch" ]]; then
@@ -75,13 +87,14 @@ rm -f "$pid_file"
     -E action.destructive_requires_name=false \
     >"$run_dir/stdout.log" 2>&1
 
-for _ in $(seq 1 120); do
+timeout_s=${ES_START_TIMEOUT:-120}
+for _ in $(seq 1 "$timeout_s"); do
     if curl -fsS --max-time 2 "$url/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
         echo "es-start: Elasticsearch $version ready at $url (pid $(cat "$pid_file"))"
         exit 0
     fi
     sleep 1
 done
-echo "es-start: Elasticsearch did not become ready at $url in 120 s; last log lines:" >&2
+echo "es-start: Elasticsearch did not become ready at $url in $timeout_s s; last log lines:" >&2
 tail -n 30 "$run_dir/logs/workflowai-$port.log" "$run_dir/stdout.log" 2>/dev/null >&2 || true
 exit 1

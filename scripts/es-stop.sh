@@ -8,7 +8,8 @@ else
     default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/workflowai/elasticsearch
 fi
 cache=${ES_HOME:-$default_cache}
-pid_file="$cache/run-$port/es.pid"
+run_dir=${ES_RUN_DIR:-$cache/run-$port}
+pid_file="$run_dir/es.pid"
 [[ -f "$pid_file" ]] || { echo "es-stop: no node started on port $port"; exit 0; }
 pid=$(cat "$pid_file")
 if kill -0 "$pid" 2>/dev/null; then
