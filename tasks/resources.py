@@ -61,3 +61,11 @@ def register_store(settings: Settings, store: KnowledgeStore) -> None:
     """Use `store` for `settings` in this process (built elsewhere; fault-injection tests)."""
     with _LOCK:
         _CACHE[("store", _store_key(settings))] = store
+
+
+def forget_store(settings: Settings) -> None:
+    """Drop the cached store for `settings` (after a version swap points readers elsewhere)."""
+    with _LOCK:
+        store = _CACHE.pop(("store", _store_key(settings)), None)
+    if store is not None:
+        store.close()  # type: ignore[attr-defined]

@@ -1,0 +1,50 @@
+"""`ensure_knowledge_base`: index the starter knowledge base when the store is empty.
+
+The starter entries ship in the repository's `knowledge_base/` folder; a deployment that
+installs the package elsewhere points `WORKFLOWAI_REINDEX__SOURCES` at its own folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+
+from tasks.policy import task_policy
+from tasks.resources import get_embedder, get_store
+from workflowai.knowledge.chunking import Chunker
+from workflowai.knowledge.indexing import index_documents
+from workflowai.knowledge.sources import iter_documents
+from workflowai.schemas import IndexSummary
+from workflowai.settings import Settings
+
+REPO_KNOWLEDGE_BASE = Path(__file__).resolve().parent.parent / "knowledge_base"
+
+
+def starter_sources(settings: Settings) -> list[Path]:
+    """The configured reindex sources, else the repository's knowledge_base/ when present."""
+    if settings.reindex.sources:
+        return list(settings.reindex.sources)
+    return [REPO_KNOWLEDGE_BASE] if REPO_KNOWLEDGE_BASE.is_dir() else []
+
+
+@task(**task_policy(timeout_seconds=1800))
+def ensure_knowledge_base(settings: Settings) -> IndexSummary:
+    """Index the starter sources into an empty store; a no-op summary otherwise."""
+    store, sources = get_store(settings), starter_sources(settings)
+    if store.count() > 0 or not sources:
+        return IndexSummary()
+    embedder = get_embedder(settings)
+    chunker = Chunker(
+        embedder,
+        chunk_tokens=settings.embedding.chunk_tokens,
+        overlap=settings.embedding.chunk_overlap,
+    )
+    summary = index_documents(store, embedder, chunker, iter_documents(sources))
+    get_run_logger().info(
+        "indexed the starter knowledge base: %d documents, %d chunks from %s",
+        summary.documents_indexed,
+        summary.chunks_written,
+        ", ".join(map(str, sources)),
+    )
+    return summary
