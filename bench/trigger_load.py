@@ -103,6 +103,12 @@ def postgres_cluster() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _params(workflow: str, i: int, n: int) -> dict[str, object]:
+    if workflow == "search":
+        return {"query": f"npm ERESOLVE peer dependency {i}", "top_k": 3}
+    return {"log_text": f"run {i} of {n}\n{LOG}"}
+
+
 async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) -> dict[str, float]:
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -114,7 +120,7 @@ async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) ->
         started = datetime.now(UTC)
 
         async def one(i: int) -> UUID:
-            params = {"params": {"log_text": f"run {i} of {n}\n{LOG}"}}
+            params = {"params": _params(deployment.split("/")[0], i, n)}
             run = await client.create_flow_run_from_deployment(deployment_id, parameters=params)
             return run.id
 
@@ -140,7 +146,9 @@ async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) ->
     }
 
 
-def bench_database(db: str, sizes: list[int], worker_limit: int, timeout_s: float) -> list[dict]:
+def bench_database(
+    db: str, workflow: str, sizes: list[int], worker_limit: int, timeout_s: float
+) -> list[dict]:
     from flows.client import ApiTarget
     from flows.client_setup import setup
 
@@ -164,7 +172,7 @@ def bench_database(db: str, sizes: list[int], worker_limit: int, timeout_s: floa
             asyncio.run(setup(target, settings))
             for pool in ("cpu", "gpu"):
                 stack.start_worker(pool, limit=worker_limit)
-            deployment = f"analyze-log/analyze-log-{settings.prefect.deployment_suffix}"
+            deployment = f"{workflow}/{workflow}-{settings.prefect.deployment_suffix}"
             warm = asyncio.run(_run_batch(stack.api_url, deployment, 1, timeout_s))
             print(f"[{db}] warm-up: {warm}", flush=True)
             for n in sizes:
@@ -183,6 +191,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,50,200", help="comma-separated run counts")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")
+    parser.add_argument(
+        "--workflow", default="analyze-log", choices=["analyze-log", "search"], help="what to run"
+    )
     parser.add_argument("--worker-limit", type=int, default=4, help="runs at once per worker")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per batch")
     args = parser.parse_args()
@@ -191,8 +202,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows: list[dict] = []
     for db in args.db.split(","):
-        rows += bench_database(db.strip(), sizes, args.worker_limit, args.timeout)
-    print(f"\nworker limit {args.worker_limit} runs/pool, {os.cpu_count()} cores")
+        rows += bench_database(db.strip(), args.workflow, sizes, args.worker_limit, args.timeout)
+    print(f"\n{args.workflow}: worker limit {args.worker_limit} runs/pool, {os.cpu_count()} cores")
     print(f"{'db':<9}{'N':>5}{'completed':>11}{'lost':>6}{'p50 s':>9}{'p95 s':>9}{'wall s':>9}")
     for r in rows:
         print(
