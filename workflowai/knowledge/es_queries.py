@@ -1,7 +1,10 @@
 """Pure builders for Elasticsearch: index body, queries and bulk actions. No I/O here.
 
-Works on the minimal integ-test distribution too: only core analyzers (`standard`) and core
-APIs (no delete_by_query, which lives in the reindex module).
+Works on the minimal integ-test distribution too: only core analysis (`standard` tokenizer,
+`lowercase` and `stop` filters; no stemmers or language analyzers, which live in the
+analysis-common module) and core APIs (no delete_by_query, which lives in the reindex module).
+The analyzer and title boost were picked by measurement: `bench/es_bm25_analyzer.py` (BM25
+nDCG@10 on SciFact train; figures in that script's docstring).
 """
 
 from __future__ import annotations
@@ -12,14 +15,41 @@ from typing import Any
 from workflowai.schemas import Chunk, EmbeddedChunk, Metadata
 
 SCHEMA_VERSION = "1"
-TITLE_BOOST = 2.0
+TITLE_BOOST = 1.5
+DEFAULT_ANALYZER = "standard"
+MATCH_TYPE = "combined_fields"
+MATCH_TYPES = frozenset({"most_fields", "combined_fields"})
+# analyzers that need only core analysis components (None: built in, no definition needed)
+ANALYZERS: dict[str, dict[str, Any] | None] = {
+    "standard": None,
+    "standard_stop": {
+        "type": "custom",
+        "tokenizer": "standard",
+        "filter": ["lowercase", "stop"],  # `stop` defaults to the English stop words
+    },
+}
 SOURCE_FIELDS = ["document_id", "document_hash", "position", "title", "text", "source", "metadata"]
 
 
-def index_body(*, model: str, dim: int, analyzer: str = "standard") -> dict[str, Any]:
-    """Settings and mappings of one physical index version."""
+def index_body(*, model: str, dim: int, analyzer: str = DEFAULT_ANALYZER) -> dict[str, Any]:
+    """Settings and mappings of one physical index version.
+
+    Raises ValueError for an analyzer outside ANALYZERS or a dimension below 1.
+    """
+    if analyzer not in ANALYZERS:
+        raise ValueError(f"analyzer must be one of {sorted(ANALYZERS)}, got {analyzer!r}")
+    if dim < 1:
+        raise ValueError(f"embedding dim must be >= 1, got {dim}")
+    index_settings: dict[str, Any] = {
+        "number_of_shards": 1,
+        "number_of_replicas": 0,
+        "refresh_interval": "1s",
+    }
+    definition = ANALYZERS[analyzer]
+    if definition is not None:
+        index_settings["analysis"] = {"analyzer": {analyzer: definition}}
     return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+        "settings": index_settings,
         "mappings": {
             "_meta": {
                 "embedding_model": model,
@@ -63,19 +93,32 @@ def _keyword(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def keyword_query(text: str, *, top_k: int, filters: Metadata | None = None) -> dict[str, Any]:
+def keyword_query(
+    text: str,
+    *,
+    top_k: int,
+    filters: Metadata | None = None,
+    title_boost: float = TITLE_BOOST,
+    match_type: str = MATCH_TYPE,
+) -> dict[str, Any]:
+    """BM25 over title (boosted) and text; metadata filters do not affect the score.
+
+    match_type "most_fields" sums a BM25 score per field; "combined_fields" scores title and
+    text as one field (BM25F, boosts >= 1). Raises ValueError for another type.
+    """
+    if match_type not in MATCH_TYPES:
+        raise ValueError(f"match_type must be one of {sorted(MATCH_TYPES)}, got {match_type!r}")
+    match: dict[str, Any] = {"query": text, "fields": [f"title^{title_boost:g}", "text"]}
+    if match_type == "combined_fields":
+        must: dict[str, Any] = {"combined_fields": match}
+    else:
+        must = {"multi_match": {**match, "type": match_type}}
     return {
         "size": top_k,
         "_source": SOURCE_FIELDS,
         "query": {
             "bool": {
-                "must": {
-                    "multi_match": {
-                        "query": text,
-                        "fields": [f"title^{TITLE_BOOST}", "text"],
-                        "type": "most_fields",
-                    }
-                },
+                "must": must,
                 "filter": filter_clauses(filters),
             }
         },
