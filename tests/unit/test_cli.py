@@ -7,6 +7,8 @@ against a temporary SQLite knowledge base with the real MiniLM embedder.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -41,3 +43,67 @@ def test_cli_bad_input_is_one_line_and_non_zero(args: list[str], message: str) -
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def kb(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp WORKFLOWAI_HOME whose knowledge base holds the three test runbooks."""
+    from tests.flows.corpus import write_corpus
+
+    monkeypatch.setenv("WORKFLOWAI_HOME", str(tmp_path / "home"))
+    corpus = write_corpus(tmp_path / "kb")
+    result = runner.invoke(app, ["index", str(corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["documents_indexed"] == 3
+    assert summary["failures"] == []
+    return corpus
+
+
+@pytest.mark.slow
+def test_cli_index_twice_skips_unchanged(kb: Path) -> None:
+    result = runner.invoke(app, ["index", str(kb)])
+    assert result.exit_code == 0, result.output
+    assert "skipped unchanged" in result.stdout
+    assert "│ 3" in result.stdout.split("skipped unchanged")[1].splitlines()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+def test_cli_search_json_ranks_the_matching_runbook(mode: str) -> None:
+    result = runner.invoke(
+        app, ["search", "Java heap space OutOfMemoryError", "--mode", mode, "--json", "-k", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)["hits"]
+    assert hits[0]["chunk"]["source"].endswith("java-heap.md")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+def test_cli_search_prints_score_source_title_passage() -> None:
+    result = runner.invoke(app, ["search", "docker pull rate limit", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1. docker-rate-limit" in result.stdout  # a .txt title is its file stem
+    assert "score=" in result.stdout
+    assert "docker-rate-limit.txt" in result.stdout
+    assert "toomanyrequests" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+def test_cli_stats_counts_the_chunks() -> None:
+    result = runner.invoke(app, ["stats", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["backend"] == "sqlite"
+    assert info["documents"] == 3
