@@ -96,7 +96,10 @@ class SqliteIndexVersions:
         previous = self.current()
         self.base.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.pointer.with_name(self.pointer.name + ".tmp")
-        tmp.write_text(version + "\n")
+        with tmp.open("w") as handle:
+            handle.write(version + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # the new name must never point at unwritten bytes
         os.replace(tmp, self.pointer)
         return previous
 
@@ -140,7 +143,12 @@ class ElasticsearchIndexVersions:
         return ElasticsearchKnowledgeStore(self.settings, index=version)
 
     def activate(self, version: str) -> str | None:
+        with self._calls("check version"):
+            if not self._probe.client.indices.exists(index=version):
+                raise StoreError(f"no knowledge-base version {version} to activate")
         previous = self.current()
+        # remove + add in ONE request: Elasticsearch applies it atomically, so readers of the
+        # alias see the old index or the new one, never none and never both
         actions: list[dict[str, dict[str, str]]] = []
         if previous:
             actions.append({"remove": {"index": previous, "alias": self.alias}})
