@@ -1,0 +1,166 @@
+"""normalize.read_log: cleaning, markers and steps with original line numbers, bounds, errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from workflowai.analysis.linetext import clean_line, collapse_carriage_returns
+from workflowai.analysis.normalize import read_log
+from workflowai.errors import LogParseError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
+BIG = 10**9
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "hidden", "step"),
+    [
+        ("2024-01-01T00:00:00.0000000Z npm ERR! code E404", "npm ERR! code E404", False, None),
+        ("[2024-01-01T00:00:00.000Z] + make test", "+ make test", False, None),
+        ("2024-01-01T00:00:00.123456Z 00O+ $ go test ./...", "$ go test ./...", False, None),
+        ("\x1b[31;1merror\x1b[0m: boom", "error: boom", False, None),
+        ("10%\r50%\r100% done\r", "100% done", False, None),
+        ("Solving - \x08\x08\\ \x08\x08done", "Solving done", False, None),
+        ("##[group]Run make build", "", True, "Run make build"),
+        ("::group::Install deps", "", True, "Install deps"),
+        ("##[endgroup]", "", True, None),
+        ("\x1b[0Ksection_start:1700000000:build\r\x1b[0KBuild it", "", True, "Build it"),
+        ("[Pipeline] { (Deploy)", "", True, "Deploy"),
+        ("[Pipeline] // stage", "", True, None),
+        ("travis_fold:start:install\r\x1b[0K$ pip install .", "$ pip install .", False, "install"),
+    ],
+)
+def test_analysis_clean_line_strips_and_classifies(
+    raw: str, text: str, hidden: bool, step: str | None
+) -> None:
+    cleaned = clean_line(raw)
+    assert cleaned.text == text
+    assert cleaned.hidden is hidden
+    assert cleaned.step_start == step
+
+
+def test_analysis_collapse_keeps_final_progress_state() -> None:
+    assert collapse_carriage_returns("a\rb\r  \r") == "b"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "provider", "number", "text", "step"),
+    [
+        (
+            "github_actions_pip.log",
+            "github-actions",
+            12,
+            "ERROR: No matching distribution found for torch==9.9.9",
+            "Run pip install -r requirements.txt",
+        ),
+        ("github_actions_pip.log", "github-actions", 10, "Downloading 100%", None),
+        ("gitlab_go_test.log", "gitlab", 7, "--- FAIL: TestParseConfig (0.00s)", None),
+        ("gitlab_go_test.log", "gitlab", 11, "ERROR: Job failed: exit code 1", None),
+        (
+            "jenkins_maven_test.log",
+            "jenkins",
+            9,
+            "java.lang.AssertionError: expected:<200> but was:<401>",
+            "Build",
+        ),
+    ],
+)
+def test_analysis_read_log_keeps_original_numbers(
+    fixture: str, provider: str, number: int, text: str, step: str | None
+) -> None:
+    log = read_log(FIXTURES / fixture, max_bytes=BIG)
+    assert log.ci_provider == provider
+    line = log.get(number)
+    assert line is not None
+    assert line.text == text
+    if step is not None:
+        assert line.step == step
+
+
+def test_analysis_read_log_hides_markers_but_counts_them() -> None:
+    log = read_log(FIXTURES / "github_actions_pip.log", max_bytes=BIG)
+    assert log.total_lines == 13
+    assert log.get(2) is None  # ##[group] marker
+    assert [name for _, name in log.steps] == [
+        "Run actions/checkout@v4",
+        "Run pip install -r requirements.txt",
+    ]
+    assert all("##[" not in line.text or "##[error]" in line.text for line in log.lines.values())
+
+
+def test_analysis_read_log_gitlab_sections_name_steps() -> None:
+    log = read_log(FIXTURES / "gitlab_go_test.log", max_bytes=BIG)
+    fail = log.get(7)
+    assert fail is not None and fail.step == 'Executing "step_script" stage of the job script'
+
+
+def test_analysis_read_log_invalid_utf8_is_replaced() -> None:
+    log = read_log(FIXTURES / "invalid_utf8.log", max_bytes=BIG)
+    assert log.total_lines == 3
+    line = log.get(2)
+    assert line is not None and "\ufffd" in line.text and line.text.startswith("error:")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (b"", "empty log"),
+        ("   \n\n", "empty log"),
+        (b"ELF\x00\x00\x01binary", "binary"),
+        (bytes(range(1, 32)) * 50, "binary"),
+    ],
+)
+def test_analysis_read_log_rejects_empty_and_binary(source: bytes | str, message: str) -> None:
+    with pytest.raises(LogParseError, match=message):
+        read_log(source, max_bytes=BIG)
+
+
+def test_analysis_read_log_binary_fixture_rejected() -> None:
+    with pytest.raises(LogParseError, match="binary"):
+        read_log(FIXTURES / "binary.bin", max_bytes=BIG)
+
+
+def test_analysis_read_log_over_limit_analyzes_tail_with_true_numbers() -> None:
+    body = "".join(f"step output line {i}\n" for i in range(1, 5001)) + "fatal: the real failure\n"
+    log = read_log(body.encode(), max_bytes=2000)
+    assert log.total_lines == 5001
+    assert log.analyzed_from_line > 1
+    assert log.warnings and "limit" in log.warnings[0]
+    last = log.get(5001)
+    assert last is not None and last.text == "fatal: the real failure"
+    mid = log.get(4990)
+    assert mid is not None and mid.text == "step output line 4990"
+
+
+def test_analysis_read_log_unseekable_stream() -> None:
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._buf = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            chunk = self._buf.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    log = read_log(io.BufferedReader(Pipe(b"ok\nerror: broken\n")), max_bytes=BIG)
+    assert log.total_lines == 2
+    assert log.get(2) is not None
+
+
+def test_analysis_read_log_keeps_only_context_and_tail() -> None:
+    noise = ["compiling module"] * 20_000
+    noise[5_000] = "error: first failure"
+    log = read_log("\n".join(noise).encode(), max_bytes=BIG, keep_context=2, tail_lines=10)
+    assert log.total_lines == 20_000
+    assert set(log.lines) == {4999, 5000, 5001, 5002, 5003} | set(range(19_991, 20_001))
+    hit = log.get(5001)
+    assert hit is not None and hit.candidate
