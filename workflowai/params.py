@@ -64,6 +64,15 @@ class AnalyzeLogParams(_Params):
         return self
 
     @property
+    def log_source(self) -> str | Path:
+        """The log to read: its text, or its path."""
+        return self.log_text if self.log_text is not None else self.log_path  # type: ignore[return-value]
+
+    @property
+    def baseline_source(self) -> str | Path | None:
+        return self.baseline_text if self.baseline_text is not None else self.baseline_path
+
+    @property
     def run_label(self) -> str:
         source = self.log_path.name if self.log_path else _digest(self.log_text or "")
         return f"{self.log_type.value}-{_slug(source)}"
