@@ -1,0 +1,88 @@
+"""Line scoring: rule hits, weighted by position, failing step, repetition and the baseline.
+
+A `ScoredLine` is a kept log line that matched at least one rule. Its score starts at the
+strongest rule weight (plus a little for corroborating rules), then:
+- lines late in the log score higher (failures are reported near the end);
+- lines whose masked template also occurs in a passing run (baseline) are pushed down hard;
+- templates repeated many times in this log are damped (noise such as retried downloads).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from workflowai.analysis.baseline import Baseline
+from workflowai.analysis.rules import RuleHit, RulePack
+from workflowai.analysis.templates import mask_line
+
+BASELINE_FACTOR = 0.15
+POSITION_FLOOR = 0.7  # the first line of the log keeps 70% of its score; the last keeps 100%
+
+
+@dataclass
+class ScoredLine:
+    number: int
+    text: str
+    step: str | None
+    hits: list[RuleHit]
+    rule_weight: float
+    score: float
+    template: str
+    in_baseline: bool = False
+    context_before: int = 0
+    context_after: int = 0
+    groups: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def specific(self) -> bool:
+        """Matched a rule that knows the tool (not only a generic heuristic)."""
+        return any(not hit.rule.generic for hit in self.hits)
+
+
+def score_lines(
+    lines: Iterable[tuple[int, str, str | None]],
+    *,
+    total_lines: int,
+    pack: RulePack,
+    baseline: Baseline | None,
+) -> list[ScoredLine]:
+    """Every line that matches a rule, scored (see the module docstring)."""
+    scored: list[ScoredLine] = []
+    for number, text, step in lines:
+        hits = pack.match(text)
+        if not hits:
+            continue
+        weights = sorted((hit.rule.weight for hit in hits), reverse=True)
+        weight = min(1.0, weights[0] + 0.05 * sum(weights[1:3]))
+        groups: dict[str, str] = {}
+        for hit in hits:
+            groups.update({k: v for k, v in hit.groups.items() if k not in groups})
+        template = mask_line(text)
+        scored.append(
+            ScoredLine(
+                number=number,
+                text=text,
+                step=step,
+                hits=hits,
+                rule_weight=weight,
+                score=weight,
+                template=template,
+                in_baseline=baseline is not None and baseline.contains(text),
+                context_before=max(hit.rule.before for hit in hits),
+                context_after=max(hit.rule.after for hit in hits),
+                groups=groups,
+            )
+        )
+    repeats = Counter(line.template for line in scored)
+    span = max(total_lines, 1)
+    for line in scored:
+        position = POSITION_FLOOR + (1 - POSITION_FLOOR) * (line.number / span)
+        line.score = line.rule_weight * position
+        if line.in_baseline:
+            line.score *= BASELINE_FACTOR
+        if repeats[line.template] > 3:
+            line.score /= 1 + 0.25 * math.log(repeats[line.template] / 3)
+    return scored
