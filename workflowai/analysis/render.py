@@ -1,0 +1,154 @@
+"""Render an `AnalysisReport` as Markdown that fits a pull-request comment.
+
+Log text is data, never markup: evidence goes into fenced code blocks whose fence is longer
+than any backtick run inside, and every prose field is escaped (HTML and Markdown specials,
+newlines folded), so a log that contains "## Summary", `</details>` or a fence cannot change
+the comment's structure. The whole comment stays under GitHub's 65,536-character limit.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from workflowai.analysis.report import AnalysisReport, EvidenceBlock
+
+MAX_COMMENT_CHARS = 60_000
+MAX_LINE_CHARS = 400
+MAX_PROSE_CHARS = 2_000
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([-+=>.)])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def escape_inline(text: str, *, limit: int = MAX_PROSE_CHARS) -> str:
+    """One line of plain text safe inside Markdown prose (no markup, no HTML, no newlines)."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    # a paragraph must not start a list, quote or heading underline
+    return _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def fence_for(body: str) -> str:
+    """A backtick fence longer than any backtick run in `body` (at least three)."""
+    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(body)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 1] + "…"
+
+
+def render_block(block: EvidenceBlock) -> str:
+    width = len(str(block.end_line))
+    keys = set(block.key_lines)
+    rows = [
+        f"{'>' if line.number in keys else ' '} {line.number:>{width}} | {_clip(line.text)}"
+        for line in block.lines
+    ]
+    body = "\n".join(rows)
+    fence = fence_for(body)
+    head = f"**Lines {block.start_line}-{block.end_line}**"
+    details = []
+    if block.step:
+        details.append(f"step: {escape_inline(block.step, limit=120)}")
+    if block.rule_ids:
+        details.append("rules: " + ", ".join(escape_inline(r, limit=60) for r in block.rule_ids))
+    if details:
+        head += " (" + "; ".join(details) + ")"
+    return f"{head}\n\n{fence}text\n{body}\n{fence}"
+
+
+def _table(report: AnalysisReport) -> list[str]:
+    rows = [("Category", report.category.value), ("Confidence", f"{report.confidence:.0%}")]
+    if report.failing_step:
+        rows.append(("Failing step", escape_inline(report.failing_step, limit=200)))
+    if report.exit_code is not None:
+        rows.append(("Exit code", str(report.exit_code)))
+    if report.ci_provider:
+        rows.append(("CI", escape_inline(report.ci_provider, limit=60)))
+    rows.append(("Log", f"{report.log_type.value}, {report.total_lines} lines"))
+    rows.append(("Failure signature", f"`{report.failure_signature}`"))
+    return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+
+
+def render_markdown(report: AnalysisReport) -> str:
+    """The report as a Markdown comment: summary, facts, evidence, fixes, sources, provenance."""
+    out: list[str] = [
+        "## WorkflowAI failure analysis",
+        "",
+        f"**Summary:** {escape_inline(report.summary)}",
+        "",
+        *_table(report),
+        "",
+        "### Root cause",
+        "",
+        escape_inline(report.root_cause, limit=4_000),
+        "",
+    ]
+    if report.suggested_fixes:
+        out += ["### Suggested fixes", ""]
+        out += [
+            f"{i}. {escape_inline(fix.text, limit=600)} _({fix.origin.value})_"
+            for i, fix in enumerate(report.suggested_fixes, start=1)
+        ]
+        out.append("")
+    tail: list[str] = []
+    if report.citations:
+        tail += ["### Knowledge base entries", ""]
+        tail += [
+            f"- {escape_inline(c.title or c.document_id, limit=200)} "
+            f"({escape_inline(c.source, limit=200)}, score {c.score:.3f})"
+            for c in report.citations
+        ]
+        tail.append("")
+    sig_body = report.signature_text
+    sig_fence = fence_for(sig_body)
+    tail += [
+        "<details><summary>Signature template</summary>",
+        "",
+        f"{sig_fence}text\n{sig_body}\n{sig_fence}",
+        "",
+        "</details>",
+        "",
+    ]
+    if report.redactions:
+        counts = ", ".join(
+            f"{escape_inline(k, limit=60)}: {v}" for k, v in sorted(report.redactions.items())
+        )
+        tail += [f"**Redacted secrets:** {counts}", ""]
+    prov = report.provenance
+    prov_text = (
+        f"category: {prov.category.value}; root cause: {prov.root_cause.value}; "
+        f"summary: {prov.summary.value}; fixes: "
+        + (", ".join(sorted({o.value for o in prov.fixes})) or "none")
+    )
+    if prov.model:
+        prov_text += f"; model: {escape_inline(prov.model, limit=120)}"
+    if prov.model_error:
+        prov_text += f"; model not used: {escape_inline(prov.model_error, limit=300)}"
+    tail += [f"_Provenance: {prov_text}_", ""]
+    if report.tool_calls:
+        tail += [f"_Agent tool calls: {len(report.tool_calls)}_", ""]
+    for warning in report.warnings:
+        tail += [f"> Warning: {escape_inline(warning, limit=500)}", ""]
+    budget = MAX_COMMENT_CHARS - sum(len(x) + 1 for x in out + tail) - 200
+    evidence: list[str] = ["### Evidence", ""]
+    shown = 0
+    for block in report.evidence:
+        text = render_block(block)
+        if len(text) + 2 > budget:
+            break
+        evidence += [text, ""]
+        budget -= len(text) + 2
+        shown += 1
+    if shown < len(report.evidence):
+        evidence += [
+            f"_{len(report.evidence) - shown} more evidence blocks left out for length._",
+            "",
+        ]
+    if not report.evidence:
+        evidence += ["_No failure evidence found in the log._", ""]
+    return "\n".join(out + evidence + tail).rstrip() + "\n"
