@@ -25,6 +25,10 @@ NO_BACKEND = (
     "GGUF) or WORKFLOWAI_GENERATION__BACKEND=openai (WORKFLOWAI_GENERATION__BASE_URL, "
     "WORKFLOWAI_GENERATION__MODEL)"
 )
+AGENT_NEEDS_TOOLS = (
+    "agent mode needs an OpenAI-compatible backend with tool calling "
+    "(WORKFLOWAI_GENERATION__BACKEND=openai); the report was written without the model"
+)
 
 
 def require_generator(settings: Settings) -> Generator:
@@ -46,45 +50,31 @@ def generate_report_draft(
     evidence: list[EvidenceBlock],
     hits: list[ScoredChunk],
     *,
+    agent: bool,
     log_type: LogType,
     category_hint: Category | None,
     max_tokens: int,
     temperature: float,
     settings: Settings,
-) -> DraftOutcome:
-    """The model's prose for the report, validated; an outcome with `error` when unusable."""
-    return write_report_draft(
-        require_generator(settings),
-        evidence=evidence,
-        hits=hits,
-        log_type=log_type,
-        category_hint=category_hint,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
-
-
-@task(tags=["gpu"], **task_policy(timeout_seconds=900))
-def run_report_agent(
-    evidence: list[EvidenceBlock],
-    hits: list[ScoredChunk],
-    *,
-    log_type: LogType,
-    category_hint: Category | None,
-    max_tokens: int,
-    settings: Settings,
 ) -> AgentOutcome:
-    """Agent mode: the model may search the knowledge base (read-only) before it answers."""
-    generator = require_generator(settings)
+    """The model's prose for the report, validated (agent mode: it may search the KB first).
+
+    An unusable answer or a missing backend is an outcome with `error` set (the report falls
+    back to rules and says why); only an unreachable model raises, and is retried.
+    """
+    generator = get_generator(settings)
+    if generator is None:
+        return AgentOutcome(outcome=DraftOutcome(error=NO_BACKEND))
+    if not agent:
+        draft = write_report_draft(
+            generator, evidence=evidence, hits=hits, log_type=log_type,
+            category_hint=category_hint, max_tokens=max_tokens, temperature=temperature,
+        )  # fmt: skip
+        return AgentOutcome(outcome=draft)
     if not isinstance(generator, OpenAIGenerator):
-        reason = "agent mode needs an OpenAI-compatible backend with tool calling"
-        return AgentOutcome(outcome=DraftOutcome(error=reason))
+        return AgentOutcome(outcome=DraftOutcome(error=AGENT_NEEDS_TOOLS))
+    search = knowledge_search_tool(get_store(settings), get_embedder(settings), settings.search)
     return run_agent(
-        generator,
-        knowledge_search_tool(get_store(settings), get_embedder(settings), settings.search),
-        evidence=evidence,
-        hits=hits,
-        log_type=log_type,
-        category_hint=category_hint,
-        max_tokens=max_tokens,
-    )
+        generator, search, evidence=evidence, hits=hits, log_type=log_type,
+        category_hint=category_hint, max_tokens=max_tokens,
+    )  # fmt: skip

@@ -1,0 +1,52 @@
+"""The `analyze-log` workflow: why did this CI/CD job fail?
+
+read (+ redact) -> baseline -> signals -> [starter KB if empty] -> retrieve -> [model draft]
+-> assemble -> publish. Without a model the report is rules plus retrieval; with one, the
+model writes the prose and an unusable answer falls back to the rule-based report with
+`provenance.model_error` saying why.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.analysis import (
+    assemble_report,
+    extract_signals,
+    publish_report,
+    read_baseline,
+    read_log,
+    retrieve_context,
+)
+from tasks.generation import generate_report_draft
+from tasks.knowledge_base import ensure_knowledge_base
+from workflowai.analysis.report import AnalysisReport
+from workflowai.params import AnalyzeLogParams
+from workflowai.settings import Settings
+
+
+@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}")
+def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
+    settings = Settings()
+    log = read_log(params.log_source, settings)
+    baseline = read_baseline(params.baseline_source, settings)
+    signals = extract_signals(log, baseline, settings)
+    if params.ensure_knowledge_base:
+        ensure_knowledge_base(settings)
+    hits = retrieve_context(signals, params.top_k, params.mode, settings)
+    model = None
+    if params.use_model or params.agent:
+        model = generate_report_draft(
+            signals.blocks,
+            hits,
+            agent=params.agent,
+            log_type=params.log_type,
+            category_hint=signals.category,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            settings=settings,
+        )
+    report = assemble_report(signals, hits, model, params.log_type, params.ci_provider)
+    if params.publish:
+        publish_report(report)
+    return report
