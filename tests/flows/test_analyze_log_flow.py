@@ -135,7 +135,7 @@ def test_analyze_log_flow_with_the_real_model_drafts_or_falls_back(
     monkeypatch.setenv("WORKFLOWAI_GENERATION__GGUF_FILE", gguf.name)
     monkeypatch.setenv("WORKFLOWAI_GENERATION__DEVICE", "cpu")
     report = analyze_log_flow(
-        AnalyzeLogParams(log_path=npm_log, use_model=True, max_tokens=96, publish=False)
+        AnalyzeLogParams(log_path=npm_log, use_model=True, max_tokens=48, publish=False)
     )
     assert report.evidence and report.citations  # rule-made parts stay either way
     if report.provenance.model_error is None:

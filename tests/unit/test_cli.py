@@ -107,3 +107,50 @@ def test_cli_stats_counts_the_chunks() -> None:
     info = json.loads(result.stdout)
     assert info["backend"] == "sqlite"
     assert info["documents"] == 3
+
+
+JAVA_LOG = """[INFO] --- maven-surefire-plugin:3.2.2:test (default-test) @ billing ---
+[INFO] Running com.acme.billing.InvoiceTest
+[ERROR] Tests run: 12, Failures: 0, Errors: 1, Skipped: 0
+[ERROR] testLargeInvoice  Time elapsed: 3.1 s  <<< ERROR!
+java.lang.OutOfMemoryError: Java heap space
+\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)
+[INFO] BUILD FAILURE
+[ERROR] Failed to execute goal org.apache.maven.plugins:maven-surefire-plugin:3.2.2:test
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
+def test_cli_analyze_log_json(kb: Path, tmp_path: Path, from_stdin: bool) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(JAVA_LOG)
+    args = ["analyze-log", "-" if from_stdin else str(log), "--format", "json", "--top-k", "2"]
+    result = runner.invoke(app, args, input=JAVA_LOG if from_stdin else None)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["category"] == "out-of-memory"
+    lines = {line["number"]: line["text"] for b in report["evidence"] for line in b["lines"]}
+    assert lines[5] == "java.lang.OutOfMemoryError: Java heap space"
+    assert "wJalrXUtnFEMI" not in result.stdout
+    assert report["citations"][0]["source"].endswith("java-heap.md")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"\x00\x01\x02\x03binary\x00" * 100, "binary")],
+    ids=["empty", "binary"],
+)
+def test_cli_analyze_log_rejects_empty_or_binary(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    log = tmp_path / "bad.log"
+    log.write_bytes(content)
+    result = runner.invoke(app, ["analyze-log", str(log)])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
