@@ -1,0 +1,289 @@
+"""Index throughput: end-to-end tokens/s of the `index` flow on Elasticsearch, against raw
+`SentenceTransformer.encode` on the same texts and LangChain's ElasticsearchStore on the same
+node and model; plus the unchanged re-index time and peak RSS at two corpus sizes.
+
+Each measurement runs in its own child process (so peak RSS is its own and model loading is
+outside the timings): SciFact abstracts (title + text) are written as one JSONL source, then
+- encode:    SentenceTransformer.encode on exactly the chunk texts the pipeline embeds;
+- flow:      `flows/index.py:index_flow` (chunk, embed, bulk-index through Prefect tasks,
+             ephemeral Prefect API) into a fresh alias, then again unchanged (skip by hash);
+- library:   `workflowai.knowledge.indexing.index_documents` (same steps, no Prefect), optional;
+- langchain: `langchain_elasticsearch.ElasticsearchStore.add_texts` of the same chunk texts
+             (chunking not counted for it) with an Embeddings adapter around the same model.
+Needs the node from scripts/es-start.sh. Indices made here are deleted afterwards.
+
+    .venv/bin/python bench/index_throughput.py --docs 2000 --small 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SCIFACT = REPO.parent / "shared" / "eval" / "scifact" / "corpus.jsonl"
+
+
+def write_corpus(folder: Path, docs: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "scifact.jsonl"
+    with SCIFACT.open() as source, target.open("w") as out:
+        for n, line in enumerate(source):
+            if n >= docs:
+                break
+            record = json.loads(line)
+            out.write(json.dumps({k: record[k] for k in ("_id", "title", "text")}) + "\n")
+    return folder
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def settings_for(url: str, alias: str) -> Any:
+    from workflowai.settings import ElasticsearchSettings, Settings, StoreBackend, StoreSettings
+
+    return Settings(
+        store=StoreSettings(backend=StoreBackend.ELASTICSEARCH),
+        elasticsearch=ElasticsearchSettings(url=url, alias=alias, request_timeout_s=120),
+    )
+
+
+def chunk_texts(settings: Any, folder: Path) -> tuple[list[Any], Any]:
+    from workflowai.knowledge.chunking import Chunker
+    from workflowai.knowledge.embedding import build_embedder
+    from workflowai.knowledge.sources import iter_documents
+    from workflowai.schemas import Document
+
+    embedder = build_embedder(settings.embedding)
+    chunker = Chunker(
+        embedder,
+        chunk_tokens=settings.embedding.chunk_tokens,
+        overlap=settings.embedding.chunk_overlap,
+    )
+    docs = [d for d in iter_documents([folder]) if isinstance(d, Document)]
+    return [c for d in docs for c in chunker.chunk(d)], embedder
+
+
+def drop_alias(settings: Any) -> None:
+    from workflowai.knowledge.elasticsearch_store import build_client
+
+    client = build_client(settings.elasticsearch)
+    alias = settings.elasticsearch.alias
+    client.indices.delete(index=f"{alias}-v*,{alias}", ignore_unavailable=True)
+    client.close()
+
+
+def child_encode(args: argparse.Namespace) -> dict[str, Any]:
+    from sentence_transformers import SentenceTransformer
+
+    from workflowai.knowledge.embedding import embedding_input, resolve_model
+
+    settings = settings_for(args.url, "unused")
+    chunks, embedder = chunk_texts(settings, Path(args.folder))
+    texts = [embedding_input(c) for c in chunks]
+    tokens = sum(embedder.count_tokens(t) for t in texts)
+    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    model.encode(texts[:8])  # warm-up
+    started = time.perf_counter()
+    model.encode(texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True)
+    seconds = time.perf_counter() - started
+    return {"chunks": len(chunks), "tokens": tokens, "seconds": seconds, "rss": peak_rss_mb()}
+
+
+def child_flow(args: argparse.Namespace) -> dict[str, Any]:
+    from prefect import flow
+
+    from flows.index import index_flow
+    from tasks.resources import get_embedder
+    from workflowai.params import IndexParams
+
+    alias = f"bench-flow-{uuid.uuid4().hex[:8]}"
+    os.environ["WORKFLOWAI_STORE__BACKEND"] = "elasticsearch"
+    os.environ["WORKFLOWAI_ELASTICSEARCH__URL"] = args.url
+    os.environ["WORKFLOWAI_ELASTICSEARCH__ALIAS"] = alias
+    settings = settings_for(args.url, alias)
+    get_embedder(settings).embed_texts(["warm up the model"])  # the flow's tasks reuse it
+
+    @flow(name="bench-warm-up")
+    def warm_up() -> int:  # starts the ephemeral Prefect API outside the timings
+        return 1
+
+    warm_up()
+    params = IndexParams(paths=[Path(args.folder)])
+    try:
+        started = time.perf_counter()
+        first = index_flow(params)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        again = index_flow(params)
+        again_s = time.perf_counter() - started
+    finally:
+        drop_alias(settings)
+    return {
+        "chunks": first.chunks_written,
+        "tokens": first.tokens_embedded,
+        "seconds": first_s,
+        "unchanged_seconds": again_s,
+        "unchanged_docs": again.documents_unchanged,
+        "rss": peak_rss_mb(),
+    }
+
+
+def child_library(args: argparse.Namespace) -> dict[str, Any]:
+    from workflowai.knowledge.chunking import Chunker
+    from workflowai.knowledge.embedding import build_embedder
+    from workflowai.knowledge.factory import build_store
+    from workflowai.knowledge.indexing import index_documents
+    from workflowai.knowledge.sources import iter_documents
+
+    settings = settings_for(args.url, f"bench-lib-{uuid.uuid4().hex[:8]}")
+    embedder = build_embedder(settings.embedding)
+    embedder.embed_texts(["warm up the model"])
+    chunker = Chunker(embedder, chunk_tokens=settings.embedding.chunk_tokens)
+    store = build_store(settings)
+    try:
+        summary = index_documents(store, embedder, chunker, iter_documents([Path(args.folder)]))
+        again = index_documents(store, embedder, chunker, iter_documents([Path(args.folder)]))
+    finally:
+        store.close()
+        drop_alias(settings)
+    return {
+        "chunks": summary.chunks_written,
+        "tokens": summary.tokens_embedded,
+        "seconds": summary.seconds,
+        "unchanged_seconds": again.seconds,
+        "unchanged_docs": again.documents_unchanged,
+        "rss": peak_rss_mb(),
+    }
+
+
+def child_langchain(args: argparse.Namespace) -> dict[str, Any]:
+    from langchain_core.embeddings import Embeddings
+    from langchain_elasticsearch import ElasticsearchStore
+    from sentence_transformers import SentenceTransformer
+
+    from workflowai.knowledge.elasticsearch_store import build_client
+    from workflowai.knowledge.embedding import embedding_input, resolve_model
+
+    settings = settings_for(args.url, f"bench-langchain-{uuid.uuid4().hex[:8]}")
+    chunks, embedder = chunk_texts(settings, Path(args.folder))
+    texts = [embedding_input(c) for c in chunks]
+    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    batch = settings.embedding.batch_size
+
+    class MiniLM(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            vectors = model.encode(texts, batch_size=batch, normalize_embeddings=True)
+            return vectors.tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.embed_documents([text])[0]
+
+    model.encode(texts[:8])
+    # a ready client: LangChain's own client factory probes GET /, absent on the test node
+    client = build_client(settings.elasticsearch)
+    index = settings.elasticsearch.alias
+    store = ElasticsearchStore(index_name=index, embedding=MiniLM(), client=client)
+    try:
+        started = time.perf_counter()
+        store.add_texts(
+            texts,
+            metadatas=[{"document_id": c.document_id} for c in chunks],
+            ids=[c.id for c in chunks],
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        client.indices.delete(index=index, ignore_unavailable=True)
+    tokens = sum(embedder.count_tokens(t) for t in texts)
+    return {"chunks": len(chunks), "tokens": tokens, "seconds": seconds, "rss": peak_rss_mb()}
+
+
+CHILDREN = {
+    "encode": child_encode,
+    "flow": child_flow,
+    "library": child_library,
+    "langchain": child_langchain,
+}
+
+
+def run_child(kind: str, folder: Path, url: str, workdir: Path) -> dict[str, Any]:
+    env = {**os.environ, "PREFECT_HOME": str(workdir / f"prefect-{kind}")}
+    env["WORKFLOWAI_HOME"] = str(workdir / f"home-{kind}")
+    env.pop("PREFECT_API_URL", None)  # the flow child uses an ephemeral API of its own
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # busy machines
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    command = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--url", url]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{kind} child failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--small", type=int, default=1000, help="second size, for peak RSS")
+    parser.add_argument("--url", default="http://127.0.0.1:9200")
+    parser.add_argument("--library", action="store_true", help="also time index_documents")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args)))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        work = Path(tmp)
+        full = write_corpus(work / "full", args.docs)
+        small = write_corpus(work / "small", args.small)
+        plan = [("encode", full), ("flow", full), ("langchain", full), ("flow", small)]
+        if args.library:
+            plan.insert(2, ("library", full))
+        rows = []
+        for kind, folder in plan:
+            docs = args.docs if folder == full else args.small
+            print(f"... {kind} on {docs} docs", file=sys.stderr, flush=True)
+            rows.append((kind, docs, run_child(kind, folder, args.url, work)))
+    print_table(rows)
+
+
+def print_table(rows: list[tuple[str, int, dict[str, Any]]]) -> None:
+    encode = next(r for k, d, r in rows if k == "encode")
+    encode_rate = encode["tokens"] / encode["seconds"]
+    print(
+        f"{'run':<24} {'docs':>5} {'chunks':>6} {'tokens':>8} {'seconds':>8} "
+        f"{'tokens/s':>9} {'x encode':>8} {'peak RSS MB':>11}"
+    )
+    for kind, docs, r in rows:
+        rate = r["tokens"] / r["seconds"]
+        name = {"encode": "raw encode", "langchain": "LangChain ES store"}.get(kind, f"{kind} (ES)")
+        print(
+            f"{name:<24} {docs:>5} {r['chunks']:>6} {r['tokens']:>8} {r['seconds']:>8.1f} "
+            f"{rate:>9.0f} {rate / encode_rate:>8.2f} {r['rss']:>11.0f}"
+        )
+        if "unchanged_seconds" in r:
+            speedup = r["seconds"] / r["unchanged_seconds"]
+            print(
+                f"{'  unchanged re-index':<24} {docs:>5} {r['unchanged_docs']:>6} {'':>8} "
+                f"{r['unchanged_seconds']:>8.2f} {'':>9} {'':>8} {'':>11}  {speedup:.0f}x faster"
+            )
+
+
+if __name__ == "__main__":
+    main()
