@@ -164,3 +164,35 @@ def test_analysis_read_log_keeps_only_context_and_tail() -> None:
     assert set(log.lines) == {4999, 5000, 5001, 5002, 5003} | set(range(19_991, 20_001))
     hit = log.get(5001)
     assert hit is not None and hit.candidate
+
+
+def test_analysis_read_log_200mb_in_bounded_memory(tmp_path: Path) -> None:
+    """A ~200 MB generated log streams through with a small, bounded peak (tracemalloc)."""
+    import tracemalloc
+
+    compile_line = (
+        "2024-03-01T10:00:00.0000000Z \x1b[32m  Compiling\x1b[0m "
+        + "crate-with-a-long-name v1.0.0 (/home/runner/work/app/app/crates/x) " * 3
+        + "\n"
+    ).encode()
+    progress = b"2024-03-01T10:00:00.0000000Z Downloading 10%\r50%\r100% " + b"#" * 120 + b"\n"
+    block = (compile_line * 7 + progress) * 512
+    path = tmp_path / "big.log"
+    target = 200 * 1024 * 1024
+    lines_written = 0
+    with path.open("wb") as out:
+        while out.tell() < target:
+            out.write(block)
+            lines_written += 8 * 512
+        out.write(b"error: linking with `cc` failed: exit status: 1\n")
+    tracemalloc.start()
+    try:
+        log = read_log(path, max_bytes=target * 2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert log.total_lines == lines_written + 1
+    last = log.get(lines_written + 1)
+    assert last is not None and last.candidate
+    assert len(log.lines) <= 500
+    assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"

@@ -30,7 +30,7 @@ _GHA_ENDGROUP = re.compile(r"^(?:##\[endgroup\]|::endgroup::)\s*$")
 _GITLAB_START = re.compile(r"section_start:\d+:(?P<id>[\w.\-]+)(?:\[[^\]]*\])?")
 _GITLAB_END = re.compile(r"section_end:\d+:(?P<id>[\w.\-]+)")
 _JENKINS_STAGE = re.compile(r"^\[Pipeline\] \{ \((?P<name>[^)]*)\)\s*$")
-_JENKINS_MARKER = re.compile(r"^\[Pipeline\] (?:stage|\{|\}|// \w+|node|withEnv|timeout)\b.*$")
+_JENKINS_MARKER = re.compile(r"^\[Pipeline\] (?:stage|\{|\}|// \w+|node|withEnv|timeout)(?:\s.*)?$")
 _TRAVIS_FOLD = re.compile(r"travis_fold:(?P<kind>start|end):(?P<id>[\w.\-]+)")
 _TRAVIS_TIME = re.compile(r"travis_time:(?:start|end):[\w:,=.\-]*")
 

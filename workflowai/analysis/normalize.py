@@ -140,7 +140,10 @@ CANDIDATE_KEYWORDS: tuple[str, ...] = (
 def looks_like_candidate(text: str) -> bool:
     """Cheap prefilter: could this line be failure evidence? (substring checks only)"""
     low = text.lower()
-    return any(k in low for k in CANDIDATE_KEYWORDS)
+    for keyword in CANDIDATE_KEYWORDS:  # noqa: SIM110 - a plain loop is ~3x faster than any()
+        if keyword in low:
+            return True
+    return False
 
 
 _COPY_CHUNK = 1 << 20
