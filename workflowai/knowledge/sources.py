@@ -21,6 +21,8 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".rst"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
 SUPPORTED = TEXT_SUFFIXES | RECORD_SUFFIXES
 RUNBOOK_KEYS = {"symptoms", "signatures", "cause", "fix"}
+# a folder's README describes the folder (the entry format, say), it is not knowledge
+SKIPPED_IN_FOLDERS = {"readme.md", "readme.txt", "readme.rst"}
 
 SourceItem = Document | IndexFailure
 
@@ -32,7 +34,8 @@ def iter_documents(paths: Sequence[Path]) -> Iterator[SourceItem]:
             for file in sorted(path.rglob("*")):
                 rel = file.relative_to(path)
                 hidden = any(part.startswith(".") for part in rel.parts)
-                if file.is_file() and not hidden and file.suffix.lower() in SUPPORTED:
+                skipped = hidden or file.name.lower() in SKIPPED_IN_FOLDERS
+                if file.is_file() and not skipped and file.suffix.lower() in SUPPORTED:
                     yield from _read_file(file, f"{path.name}/{rel.as_posix()}")
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED:
