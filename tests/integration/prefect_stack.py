@@ -141,3 +141,13 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         yield PrefectStack(stack, settings, home, report.deploy_output)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def analyze_run(prefect_stack: PrefectStack) -> Any:
+    """One analyze-log run created through the REST API and waited for (shared: each run costs
+    a worker subprocess that loads the embedding model)."""
+    run_id = prefect_stack.run(
+        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
+    )
+    return prefect_stack.run(prefect_stack.wait_final(run_id))

@@ -98,15 +98,14 @@ def test_setup_again_changes_nothing(prefect_stack: PrefectStack) -> None:
     assert "pools already there: cpu, gpu" in result.stdout
 
 
-def test_analyze_log_run_from_rest_api_publishes_the_report(prefect_stack: PrefectStack) -> None:
+def test_analyze_log_run_from_rest_api_publishes_the_report(
+    prefect_stack: PrefectStack, analyze_run: Any
+) -> None:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     from flows.client import run_result
 
-    run_id = prefect_stack.run(
-        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
-    )
-    run = prefect_stack.run(prefect_stack.wait_final(run_id))
+    run, run_id = analyze_run, analyze_run.id
     assert run.state_type.value == "COMPLETED", run.state
     artifacts = prefect_stack.run(
         _read(

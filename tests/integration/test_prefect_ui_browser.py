@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -62,25 +62,23 @@ def _browse(url: str, screenshot: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def completed_run(prefect_stack: PrefectStack) -> tuple[str, str, str]:
-    """(flow run id, run name, report artifact id) of an analyze-log run that completed."""
+def completed_run(prefect_stack: PrefectStack, analyze_run: Any) -> tuple[str, str, str]:
+    """(flow run id, run name, report artifact id) of the shared analyze-log run."""
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    run_id = prefect_stack.run(
-        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
-    )
-    run = prefect_stack.run(prefect_stack.wait_final(run_id))
-    assert run.state_type.value == "COMPLETED", run.state
+    assert analyze_run.state_type.value == "COMPLETED", analyze_run.state
 
     async def report_artifact() -> str:
         async with PrefectClient(prefect_stack.api_url) as client:
             artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[analyze_run.id])
+                )
             )
         return next(str(a.id) for a in artifacts if (a.key or "").startswith("report-"))
 
-    return str(run_id), run.name, prefect_stack.run(report_artifact())
+    return str(analyze_run.id), analyze_run.name, prefect_stack.run(report_artifact())
 
 
 def test_ui_lists_every_deployment(prefect_stack: PrefectStack) -> None:
