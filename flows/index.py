@@ -31,7 +31,7 @@ def index_flow(params: IndexParams) -> IndexSummary:
     settings = Settings()
     plan = plan_index(params.paths, params.prune, settings)
     prune_documents(plan.replaced, settings)
-    progress = start_progress("index-progress", f"indexing {len(plan.changed)} documents")
+    progress = start_progress("index-progress", len(plan.changed), "documents")
     batches: list[BatchWritten] = []
     done = 0
     for documents in iter_batches(plan.changed, params.batch_chunks):

@@ -14,9 +14,11 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 PROGRESS_KEY = "workflowai_progress"
 
 
-def start_progress(key: str, description: str) -> UUID:
+def start_progress(key: str, total: int, unit: str) -> UUID:
     """A progress artifact at 0% (key: lowercase letters, digits and dashes)."""
-    return create_progress_artifact(progress=0.0, key=key, description=description)
+    artifact_id = create_progress_artifact(progress=0.0, key=key, description=f"{total} {unit}")
+    report_progress(artifact_id, 0, total, unit)
+    return artifact_id
 
 
 def report_progress(artifact_id: UUID | None, done: int, total: int, unit: str) -> None:

@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
+_STATE = {"verbose": False}
 
 
 @app.callback()
@@ -50,12 +51,18 @@ def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's own logs"),
 ) -> None:
     # Prefect reads its logging config when first imported: set the defaults before that
+    _STATE["verbose"] = verbose
     level = "INFO" if verbose else "CRITICAL"
+    # a first run migrates a fresh Prefect database: Prefect's 20 s default is too tight there
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", level)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", level)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", level)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not verbose:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -75,6 +82,10 @@ def run_guarded(call: Callable[[], T]) -> T:
     except (AppError, ValueError, FileNotFoundError, IsADirectoryError) as exc:
         code = EXIT_ERROR if isinstance(exc, AppError) else EXIT_BAD_INPUT
         raise _fail(str(exc) or type(exc).__name__, code) from None
+    except Exception as exc:  # the CLI boundary: anything else is one line unless --verbose
+        if _STATE["verbose"]:
+            raise
+        raise _fail(f"{type(exc).__name__}: {exc} (--verbose shows the traceback)", 1) from None
 
 
 def _settings() -> Settings:
@@ -246,7 +257,6 @@ def analyze_log(
         )
     )
     from flows.analyze_log import analyze_log_flow
-
     from workflowai.analysis.render import render_markdown
 
     try:
