@@ -9,6 +9,7 @@ Document ids are stable across runs: the path relative to the root that was give
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import yaml
 
 from workflowai.schemas import Document, IndexFailure, Metadata
 
-TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".rst"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {*MARKDOWN_SUFFIXES, ".txt", ".text", ".rst"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
 SUPPORTED = TEXT_SUFFIXES | RECORD_SUFFIXES
 RUNBOOK_KEYS = {"symptoms", "signatures", "cause", "fix"}
@@ -25,6 +27,7 @@ RUNBOOK_KEYS = {"symptoms", "signatures", "cause", "fix"}
 SKIPPED_IN_FOLDERS = {"readme.md", "readme.txt", "readme.rst"}
 
 SourceItem = Document | IndexFailure
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 
 
 def iter_documents(paths: Sequence[Path]) -> Iterator[SourceItem]:
@@ -60,12 +63,13 @@ def _read_file(file: Path, doc_id: str) -> Iterator[SourceItem]:
         return
     if suffix in TEXT_SUFFIXES:
         if text.strip():
+            markdown = suffix in MARKDOWN_SUFFIXES
             yield Document(
                 id=doc_id,
-                title=_markdown_title(text) or file.stem,
+                title=(_markdown_title(text) if markdown else None) or file.stem,
                 content=text,
                 source=str(file),
-                metadata={"kind": "note" if suffix != ".md" else "markdown"},
+                metadata={"kind": "markdown" if markdown else "note"},
             )
         return
     try:
@@ -174,7 +178,11 @@ def _scalar_metadata(meta: Mapping[str, Any]) -> Metadata:
 
 
 def _markdown_title(text: str) -> str | None:
-    for line in text.splitlines()[:50]:
-        if line.startswith("# "):
-            return line[2:].strip()
+    """The first ATX heading (any level) outside code fences, or None."""
+    fenced = False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and (match := _HEADING.match(line)):
+            return match.group(1).strip()
     return None
