@@ -160,3 +160,16 @@ def test_failed_verification_leaves_the_live_version(tmp_path: Path) -> None:
         )
     assert versions.current() == live
     assert versions.list() == [live, "v2"]  # the rejected build is kept for inspection
+
+
+def test_rollback_reaches_the_file_from_before_versions_and_stops(tmp_path: Path) -> None:
+    legacy = SqliteKnowledgeStore(tmp_path / "kb.sqlite")
+    legacy.ensure_schema(model=EMBEDDER.model_name, dim=EMBEDDER.dim)
+    legacy.close()
+    versions = SqliteIndexVersions(tmp_path / "kb.sqlite")
+    assert reindex(versions, "exit code 137") == "v1"
+    assert versions.predecessor("v1") == "v0"
+    assert rollback(versions) == ("v1", "v0")
+    assert versions.live_path() == tmp_path / "kb.sqlite"
+    with pytest.raises(StoreError, match="nothing to roll back"):
+        rollback(versions)

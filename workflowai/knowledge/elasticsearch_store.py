@@ -98,6 +98,7 @@ class ElasticsearchKnowledgeStore:
                 # first use of the alias: a physical version behind it, so reindex can swap later
                 name = f"{self.index}-v1"
                 body["aliases"] = {self.index: {}}
+                body["mappings"]["_meta"]["previous_version"] = ""  # live first: no history
             with self._calls("create index"):
                 self.client.indices.create(index=name, **body)
             return

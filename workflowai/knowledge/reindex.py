@@ -77,12 +77,12 @@ def verify_version(
 
 
 def rollback_target(versions: IndexVersions) -> str | None:
-    """The version `rollback` would make live: the newest one older than the live one."""
+    """The version `rollback` would make live: the one live before the live one, if kept."""
     live = versions.current()
     if live is None:
         return None
-    older = [v for v in versions.list() if version_number(v) < version_number(live)]
-    return max(older, key=version_number) if older else None
+    previous = versions.predecessor(live)
+    return previous if previous in versions.list() else None
 
 
 def prune_versions(versions: IndexVersions, *, keep: int) -> list[str]:
@@ -100,13 +100,16 @@ def prune_versions(versions: IndexVersions, *, keep: int) -> list[str]:
 
 
 def rollback(versions: IndexVersions) -> tuple[str, str]:
-    """Make the newest version older than the live one live again: returns (from, to)."""
+    """Make the version that was live before the live one live again: returns (from, to).
+
+    Repeated rollbacks walk further back through the activation history.
+    """
     live = versions.current()
     if live is None:
         raise StoreError("no live knowledge-base version to roll back from")
     target = rollback_target(versions)
     if target is None:
-        raise StoreError(f"no version older than {live} is kept: nothing to roll back to")
+        raise StoreError(f"no version live before {live} is kept: nothing to roll back to")
     versions.activate(target)
     return live, target
 

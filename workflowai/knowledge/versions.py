@@ -6,6 +6,9 @@ one atomic step, so readers never see a half-built index; older versions stay fo
 - SQLite: files `<stem>-v<N>.sqlite` beside the configured file and a pointer file
   `<stem>.current` replaced with os.replace (atomic on POSIX). A knowledge base that was never
   reindexed is the configured file itself, listed as version `v0`.
+Each version remembers the version that was live when it was first activated (its
+predecessor: an ES `_meta` entry, a SQLite sidecar file), so rollback walks back the real
+activation history, never to a build that failed verification and was never live.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from workflowai.errors import StoreError
 from workflowai.knowledge.elasticsearch_store import ElasticsearchKnowledgeStore
@@ -41,7 +44,14 @@ class IndexVersions(Protocol):
     def open(self, version: str) -> KnowledgeStore: ...
 
     def activate(self, version: str) -> str | None:
-        """Make `version` live atomically; returns the version that was live before."""
+        """Make `version` live atomically; returns the version that was live before.
+
+        The replaced version is recorded as `version`'s predecessor unless it has one already
+        (re-activating an older version on rollback keeps its own history).
+        """
+
+    def predecessor(self, version: str) -> str | None:
+        """The version that was live when `version` was first activated."""
 
     def drop(self, version: str) -> None: ...
 
@@ -64,6 +74,14 @@ class SqliteIndexVersions:
         if self.pointer.exists():
             return self.pointer.read_text().strip() or None
         return "v0" if self.base.exists() else None
+
+    def _previous_file(self, version: str) -> Path:
+        path = self._path(version)
+        return path.with_name(path.name + ".previous")
+
+    def predecessor(self, version: str) -> str | None:
+        marker = self._previous_file(version)
+        return (marker.read_text().strip() or None) if marker.exists() else None
 
     def list(self) -> list[str]:
         found = ["v0"] if self.base.exists() else []
@@ -95,6 +113,10 @@ class SqliteIndexVersions:
             raise StoreError(f"no knowledge-base version {version} to activate")
         previous = self.current()
         self.base.parent.mkdir(parents=True, exist_ok=True)
+        # v0 (the file from before versions) has no history: it never gets a predecessor
+        if version != "v0" and previous != version and not self._previous_file(version).exists():
+            # written on first activation only, empty when nothing was live
+            self._previous_file(version).write_text((previous or "") + "\n")
         tmp = self.pointer.with_name(self.pointer.name + ".tmp")
         with tmp.open("w") as handle:
             handle.write(version + "\n")
@@ -107,8 +129,8 @@ class SqliteIndexVersions:
         if version == self.current():
             raise StoreError(f"refusing to drop the live version {version}")
         path = self._path(version)
-        for extra in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            extra.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm", ".previous"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 class ElasticsearchIndexVersions:
@@ -142,11 +164,25 @@ class ElasticsearchIndexVersions:
     def open(self, version: str) -> KnowledgeStore:
         return ElasticsearchKnowledgeStore(self.settings, index=version)
 
+    def _meta(self, version: str) -> dict[str, Any]:
+        return ElasticsearchKnowledgeStore(self.settings, index=version).schema_meta()
+
+    def predecessor(self, version: str) -> str | None:
+        value = self._meta(version).get("previous_version")
+        return str(value) if value else None
+
     def activate(self, version: str) -> str | None:
         with self._calls("check version"):
             if not self._probe.client.indices.exists(index=version):
                 raise StoreError(f"no knowledge-base version {version} to activate")
         previous = self.current()
+        meta = self._meta(version)
+        if previous != version and "previous_version" not in meta:
+            # first activation only ("" when nothing was live); put_mapping replaces _meta whole
+            with self._calls("record previous version"):
+                self._probe.client.indices.put_mapping(
+                    index=version, meta={**meta, "previous_version": previous or ""}
+                )
         # remove + add in ONE request: Elasticsearch applies it atomically, so readers of the
         # alias see the old index or the new one, never none and never both
         actions: list[dict[str, dict[str, str]]] = []
