@@ -34,9 +34,13 @@ class Chunker:
         self.chunk_tokens = chunk_tokens
         self.overlap = overlap
         tokenizer = getattr(embedder, "tokenizer", None)
-        # counting without special tokens is what the splitter needs for pieces of text
+        # pieces are measured without special tokens: the splitter sums the lengths of the
+        # pieces (and separators) it merges, so a per-call overhead would be counted many times
+        overhead = self._count("")
         self._piece_len: Callable[[str], int] = (
-            (lambda text: len(tokenizer.tokenize(text))) if tokenizer is not None else self._count
+            (lambda text: len(tokenizer.tokenize(text)))
+            if tokenizer is not None
+            else (lambda text: max(0, self._count(text) - overhead))
         )
 
     def _splitter(self, budget: int) -> RecursiveCharacterTextSplitter:

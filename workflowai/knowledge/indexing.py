@@ -24,6 +24,7 @@ ProgressFn = Callable[[IndexSummary], None]
 
 
 def iter_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to `size` items, pulled lazily from `items`."""
     if size < 1:
         raise ValueError(f"batch size must be >= 1, got {size}")
     iterator = iter(items)
@@ -40,6 +41,7 @@ class IndexPlan:
 
 
 def plan_documents(documents: Iterable[Document], existing_hashes: Mapping[str, str]) -> IndexPlan:
+    """Split documents into changed (new or edited) and unchanged, by content hash."""
     plan = IndexPlan()
     for document in documents:
         known = existing_hashes.get(document.id)
@@ -53,6 +55,7 @@ def plan_documents(documents: Iterable[Document], existing_hashes: Mapping[str, 
 
 
 def documents_to_prune(existing_ids: Iterable[str], seen_ids: Iterable[str]) -> list[str]:
+    """Indexed document ids that the sources no longer hold, sorted."""
     seen = set(seen_ids)
     return sorted(i for i in existing_ids if i not in seen)
 
@@ -67,7 +70,14 @@ def index_documents(
     batch_size: int = 64,
     on_progress: ProgressFn | None = None,
 ) -> IndexSummary:
-    """Index a stream of documents; unchanged ones are neither re-chunked nor re-embedded."""
+    """Index a stream of documents, one batch in memory at a time.
+
+    Unchanged documents (same content hash) are neither re-chunked nor re-embedded; a changed
+    document loses its old chunks before the new ones are written. With `prune`, documents in
+    the index but absent from `items` are deleted, unless some source failed to read (its
+    documents would look absent): then prune is skipped and says so in `failures`.
+    Store errors propagate (StoreUnavailableError is transient: the caller retries).
+    """
     started = time.perf_counter()
     store.ensure_schema(model=embedder.model_name, dim=embedder.dim)
     existing = store.document_hashes()
@@ -104,7 +114,15 @@ def index_documents(
         if on_progress is not None:
             on_progress(summary())
     pruned = 0
-    if prune:
+    if prune and failures:
+        # a source that failed to read yields no documents: pruning would delete what it holds
+        failures.append(
+            IndexFailure(
+                source="prune",
+                reason=f"skipped: {len(failures)} source(s) failed to read; fix them and rerun",
+            )
+        )
+    elif prune:
         stale = documents_to_prune(existing, seen)
         if stale:
             store.delete_documents(stale)
