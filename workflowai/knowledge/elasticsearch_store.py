@@ -28,6 +28,7 @@ from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredC
 from workflowai.settings import ElasticsearchSettings
 
 _TRANSIENT_STATUS = {408, 429, 502, 503, 504}
+HEALTH_TIMEOUT_S = 5.0
 
 
 def build_client(settings: ElasticsearchSettings) -> Elasticsearch:
@@ -65,8 +66,22 @@ class ElasticsearchKnowledgeStore:
 
     @property
     def client(self) -> Elasticsearch:
+        """The client, built and health-checked on first use (fails fast when unreachable)."""
         if self._client is None:
-            self._client = build_client(self._settings)
+            client = build_client(self._settings)
+            timeout = min(HEALTH_TIMEOUT_S, self._settings.request_timeout_s)
+            try:
+                with self._calls("health check"):
+                    health = client.options(request_timeout=timeout).cluster.health()
+            except StoreError:
+                client.close()
+                raise
+            if health.get("status") == "red":
+                client.close()
+                raise StoreUnavailableError(
+                    f"Elasticsearch {self._settings.url} cluster health is red: not usable now"
+                )
+            self._client = client
         return self._client
 
     @contextmanager
@@ -76,7 +91,8 @@ class ElasticsearchKnowledgeStore:
             yield
         except ESConnectionError as exc:
             raise StoreUnavailableError(
-                f"{where}: {action} failed, node unreachable: {exc}"
+                f"{where}: {action} failed, node unreachable: {exc} (is it running? "
+                "scripts/es-start.sh starts a local node; WORKFLOWAI_ELASTICSEARCH__URL sets it)"
             ) from exc
         except ApiError as exc:
             message = f"{where}: {action} failed with HTTP {exc.meta.status}: {exc.message}"
