@@ -184,3 +184,39 @@ def test_store_info_reports_counts_and_model(loaded: KnowledgeStore) -> None:
     assert (info.documents, info.chunks) == (4, 5)
     assert (info.embedding_model, info.embedding_dim) == (MODEL, DIM)
     assert info.size_bytes is None or info.size_bytes > 0
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"category": "network", "ecosystem": "general"}, {"dns-failure"}),
+        ({"category": "network", "ecosystem": "node"}, set()),  # keys AND, never OR
+        ({"flaky": False}, {"docker-copy"}),
+        ({"ecosystem": "java"}, {"java-heap"}),
+    ],
+)
+def test_store_filters_are_equality_on_every_key(
+    loaded: KnowledgeStore, filters: dict[str, str | bool], expected: set[str]
+) -> None:
+    vector_hits = loaded.vector_search(_unit(1, 1, 1, 1), top_k=10, filters=filters)
+    assert {h.chunk.document_id for h in vector_hits} == expected
+
+
+def test_store_searches_with_nothing_to_match(loaded: KnowledgeStore) -> None:
+    assert loaded.keyword_search("zzzz-unknown-term", top_k=5) == []
+    assert loaded.keyword_search("!!! ???", top_k=5) == []
+    assert len(loaded.vector_search(_unit(1, 1, 1, 1), top_k=50)) == len(CORPUS)
+
+
+def test_store_overwrite_replaces_a_chunk_in_both_indexes(loaded: KnowledgeStore) -> None:
+    old = CORPUS[1].chunk
+    changed = EmbeddedChunk(
+        chunk=old.model_copy(update={"title": "yarn lockfile", "metadata": {"ecosystem": "yarn"}}),
+        embedding=_unit(1, 0, 0, 0.1),
+    )
+    loaded.write([changed])
+    assert loaded.count() == len(CORPUS)
+    assert loaded.keyword_search("yarn lockfile", top_k=1)[0].chunk == changed.chunk
+    nearest = loaded.vector_search(_unit(1, 0, 0, 0.1), top_k=1)[0]
+    assert nearest.chunk.id == old.id
+    assert loaded.vector_search(_unit(1, 0, 0, 0), top_k=1, filters={"ecosystem": "node"}) == []
