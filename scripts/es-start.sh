@@ -58,7 +58,12 @@ if [[ ! -x "$install_dir/bin/elasticsearch" ]]; then
         mv "$zip.part" "$zip"
     fi
     rm -rf "$install_dir.tmp" && mkdir -p "$install_dir.tmp"
-    (cd "$install_dir.tmp" && unzip -q "$zip")
+    if command -v unzip >/dev/null; then
+        (cd "$install_dir.tmp" && unzip -q "$zip")
+    else  # python's zipfile drops the exec bits: restore them on the launchers
+        python3 -m zipfile -e "$zip" "$install_dir.tmp"
+        chmod +x "$install_dir.tmp/elasticsearch-$version/bin/"*
+    fi
     mv "$install_dir.tmp/elasticsearch-$version" "$install_dir" && rm -rf "$install_dir.tmp"
 fi
 
