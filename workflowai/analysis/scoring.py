@@ -10,6 +10,7 @@ strongest rule weight (plus a little for corroborating rules), then:
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,12 @@ from workflowai.analysis.rules import RuleHit, RulePack
 from workflowai.analysis.templates import mask_line
 
 BASELINE_FACTOR = 0.15
-POSITION_FLOOR = 0.7  # the first line of the log keeps 70% of its score; the last keeps 100%
+POSITION_FLOOR = 0.85  # the first line of the log keeps 85% of its score; the last keeps 100%
+# a generic hit on a line that reports success ("0 failures") is no evidence
+_ZERO_FAILURES = re.compile(
+    r"\b0 (?:failures?|errors?|failed)\b|Failures: 0, Errors: 0|\bfailed:? 0\b|errors?=0\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -53,10 +59,9 @@ def score_lines(
     scored: list[ScoredLine] = []
     for number, text, step in lines:
         hits = pack.match(text)
-        if not hits:
+        if not hits or (all(h.rule.generic for h in hits) and _ZERO_FAILURES.search(text)):
             continue
-        weights = sorted((hit.rule.weight for hit in hits), reverse=True)
-        weight = min(1.0, weights[0] + 0.05 * sum(weights[1:3]))
+        weight = _line_weight(hits)
         groups: dict[str, str] = {}
         for hit in hits:
             groups.update({k: v for k, v in hit.groups.items() if k not in groups})
@@ -86,3 +91,12 @@ def score_lines(
         if repeats[line.template] > 3:
             line.score /= 1 + 0.25 * math.log(repeats[line.template] / 3)
     return scored
+
+
+def _line_weight(hits: list[RuleHit]) -> float:
+    """The strongest rule, plus a little for corroborating specific rules (not generic ones)."""
+    specific = sorted((h.rule.weight for h in hits if not h.rule.generic), reverse=True)
+    generic = max((h.rule.weight for h in hits if h.rule.generic), default=0.0)
+    if not specific:
+        return generic
+    return min(1.0, specific[0] + 0.05 * sum(specific[1:3]) + 0.02 * (generic > 0))

@@ -1,0 +1,185 @@
+"""Extraction quality of the evidence on real, labeled CI logs; prints its figures.
+
+LogChunks (logchunks-dev/labels.jsonl): for each log, does the evidence show the labeled
+failure chunk (any of its lines: `hit`; all of its non-blank lines: `full`), does the FIRST
+block show it, and how many lines does the evidence show (median).
+CiDiff (cidiff-dev/*/*/groundtruth): recall of the ground-truth error lines (`E a-b`, `E n`)
+and of the error ranges (at least one line of the range shown), and the share of the log's
+lines the evidence shows, without and with the case's pass.log as baseline.
+Both sets are also measured for a keyword baseline (every line matching error|fail|exception).
+
+    .venv/bin/python bench/extraction_quality.py [--eval-dir ../shared/eval] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from workflowai.analysis.baseline import build_baseline
+from workflowai.analysis.normalize import NormalizedLog, read_log
+from workflowai.analysis.redact import Redactor
+from workflowai.analysis.signals import extract_signals
+from workflowai.errors import LogParseError
+from workflowai.settings import AnalysisSettings
+
+MAX_BYTES = 512 * 1024 * 1024
+SETTINGS = AnalysisSettings()
+KEYWORD = re.compile(r"error|fail|exception", re.IGNORECASE)
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+Extractor = Callable[[Path, Path | None], list[set[int]]]
+
+
+def ours(path: Path, baseline_path: Path | None) -> list[set[int]]:
+    """Line numbers shown, one set per evidence block, best block first."""
+    log = read_log(path, max_bytes=MAX_BYTES, redactor=Redactor())
+    baseline = build_baseline(baseline_path, max_bytes=MAX_BYTES) if baseline_path else None
+    signals = extract_signals(log, baseline=baseline, settings=SETTINGS)
+    return [{line.number for line in block.lines} for block in signals.blocks]
+
+
+def keyword(path: Path, baseline_path: Path | None) -> list[set[int]]:
+    log: NormalizedLog = read_log(path, max_bytes=MAX_BYTES)
+    return [{n for n, line in log.lines.items() if KEYWORD.search(line.text)}]
+
+
+def _clean(line: str) -> str:
+    parts = [p for p in ANSI.sub("", line).split("\r") if p.strip()]
+    return parts[-1].strip() if parts else ""
+
+
+def chunk_lines(raw: str, chunk: str) -> set[int] | None:
+    """1-based numbers of the chunk's non-blank lines in the raw log, or None if not found."""
+    text = raw.replace("\r\n", "\n")
+    at = text.find(chunk.strip())
+    if at >= 0:
+        first = text.count("\n", 0, at) + 1
+        parts = chunk.strip().split("\n")
+        return {first + i for i, part in enumerate(parts) if part.strip()}
+    # line by line on cleaned text: the label may have been taken from a rendered log
+    lines = [_clean(line) for line in text.split("\n")]
+    wanted = [_clean(line) for line in chunk.split("\n")]
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return None
+    for start, line in enumerate(lines):
+        if line != wanted[0]:
+            continue
+        found, cursor = [start + 1], start + 1
+        for want in wanted[1:]:
+            while cursor < len(lines) and cursor - found[-1] < 4 and lines[cursor] != want:
+                cursor += 1
+            if cursor >= len(lines) or lines[cursor] != want:
+                break
+            found.append(cursor + 1)
+            cursor += 1
+        if len(found) == len(wanted):
+            return set(found)
+    return None
+
+
+def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[str, float]:
+    rows = [json.loads(line) for line in (eval_dir / "labels.jsonl").open()]
+    hit = full = first_hit = located = errors = 0
+    sizes: list[int] = []
+    for row in rows[:limit]:
+        path = eval_dir / row["log_path"]
+        raw = path.read_bytes().decode("utf-8", errors="replace")
+        wanted = chunk_lines(raw, row["chunk"])
+        if wanted is None:
+            continue
+        located += 1
+        try:
+            blocks = extractor(path, None)
+        except LogParseError:
+            errors += 1
+            blocks = []
+        shown = set().union(*blocks) if blocks else set()
+        sizes.append(len(shown))
+        hit += bool(wanted & shown)
+        full += wanted <= shown
+        first_hit += bool(blocks and wanted & blocks[0])
+    return {
+        "logs": located,
+        "chunk_hit": hit / located,
+        "chunk_full": full / located,
+        "first_block_hit": first_hit / located,
+        "median_lines": statistics.median(sizes) if sizes else 0,
+        "parse_errors": errors,
+    }
+
+
+def groundtruth(path: Path) -> list[tuple[int, int]]:
+    ranges = []
+    for line in path.read_text().splitlines()[1:]:
+        kind, _, span = line.partition(" ")
+        if kind == "E" and span:
+            a, _, b = span.partition("-")
+            ranges.append((int(a), int(b or a)))
+    return ranges
+
+
+def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool) -> dict[str, float]:
+    gt_lines = gt_found = ranges = ranges_hit = shown_total = lines_total = 0
+    shares: list[float] = []
+    recalls: list[float] = []
+    for case_dir in sorted(p.parent for p in eval_dir.rglob("groundtruth")):
+        if True:
+            fail, passing = case_dir / "fail.log", case_dir / "pass.log"
+            blocks = extractor(fail, passing if use_baseline else None)
+            shown = set().union(*blocks) if blocks else set()
+            total = fail.read_bytes().count(b"\n") + 1
+            case_gt = case_found = 0
+            for a, b in groundtruth(case_dir / "groundtruth"):
+                wanted = set(range(a, b + 1))
+                case_gt += len(wanted)
+                case_found += len(wanted & shown)
+                ranges += 1
+                ranges_hit += bool(wanted & shown)
+            gt_lines += case_gt
+            gt_found += case_found
+            recalls.append(case_found / case_gt if case_gt else 1.0)
+            shown_total += len(shown)
+            lines_total += total
+            shares.append(len(shown) / total)
+    return {
+        "cases": len(recalls),
+        "line_recall_micro": gt_found / max(gt_lines, 1),
+        "line_recall_macro": statistics.mean(recalls) if recalls else 0.0,
+        "range_recall": ranges_hit / max(ranges, 1),
+        "shown_share_micro": shown_total / max(lines_total, 1),
+        "shown_share_macro": statistics.mean(shares) if shares else 0.0,
+    }
+
+
+def _fmt(name: str, figures: dict[str, float]) -> str:
+    cells = ", ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+    )
+    return f"  {name:<22} {cells}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--eval-dir", type=Path, default=Path(__file__).parents[2] / "shared/eval")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print("LogChunks (logchunks-dev): targets chunk covered >= 0.90, median evidence <= 30 lines")
+    for name, extractor in (("workflowai", ours), ("keyword-baseline", keyword)):
+        print(_fmt(name, logchunks(args.eval_dir / "logchunks-dev", extractor, args.limit)))
+    print("CiDiff (cidiff-dev): targets error-line recall >= 0.90, shown share <= 0.05")
+    cases = args.eval_dir / "cidiff-dev"
+    print(_fmt("workflowai", cidiff(cases, ours, use_baseline=False)))
+    print(_fmt("workflowai+baseline", cidiff(cases, ours, use_baseline=True)))
+    print(_fmt("keyword-baseline", cidiff(cases, keyword, use_baseline=False)))
+    print(f"({time.perf_counter() - started:.1f}s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Signals: ranked, compact evidence blocks plus a category guess, failing step and exit code.
+
+`extract_signals` scores every kept line with the rule pack (`scoring.py`), grows a window of
+context around the strongest key lines (the rule's own `before`/`after` hints, at least
+`settings.context_lines`), merges windows that touch, ranks the blocks and keeps the best
+`settings.max_evidence_blocks` within a budget of `MAX_EVIDENCE_LINES` shown lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflowai.analysis.baseline import Baseline
+from workflowai.analysis.normalize import NormalizedLog
+from workflowai.analysis.report import Category, EvidenceBlock, LogLine
+from workflowai.analysis.rules import RulePack, default_pack
+from workflowai.analysis.scoring import ScoredLine, score_lines
+from workflowai.analysis.signature import failure_signature
+from workflowai.settings import AnalysisSettings
+
+MAX_EVIDENCE_LINES = 30
+MAX_BLOCK_LINES = 16
+# key lines below this share of the best score are not worth a block of their own
+RELATIVE_FLOOR = 0.45
+_EXIT_GROUPS = ("code", "code2", "code3", "code4", "code5", "code6", "code7", "exit", "exit_code")
+
+
+class Signals(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    blocks: list[EvidenceBlock]
+    category: Category = Category.UNKNOWN
+    category_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    failing_step: str | None = None
+    exit_code: int | None = None
+    key_lines: list[LogLine] = Field(default_factory=list, description="strongest first")
+    rule_ids: list[str] = Field(default_factory=list)
+    rule_strength: float = Field(default=0.0, ge=0.0, le=1.0)
+    signature_hash: str = ""
+    signature_text: str = ""
+    total_lines: int = 0
+    ci_provider: str | None = None
+    redactions: dict[str, int] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class _Block:
+    def __init__(self, start: int, end: int, key: ScoredLine) -> None:
+        self.start, self.end = start, end
+        self.keys: list[ScoredLine] = [key]
+
+    @property
+    def score(self) -> float:
+        scores = sorted((k.score for k in self.keys), reverse=True)
+        return scores[0] + 0.15 * sum(scores[1:5])
+
+    def touches(self, start: int, end: int) -> bool:
+        return start <= self.end + 1 and end >= self.start - 1
+
+
+def extract_signals(
+    log: NormalizedLog,
+    *,
+    baseline: Baseline | None = None,
+    settings: AnalysisSettings,
+    pack: RulePack | None = None,
+) -> Signals:
+    """Ranked evidence and the failure's category, step, exit code and signature."""
+    pack = pack or default_pack()
+    rows = [(line.number, line.text, line.step) for line in log.lines.values()]
+    scored = score_lines(rows, total_lines=log.total_lines, pack=pack, baseline=baseline)
+    blocks = _select_blocks(log, scored, settings)
+    keys = sorted((k for b in blocks for k in b.keys), key=lambda k: -k.score)
+    category, confidence = _category(keys)
+    sig_lines = _signature_lines(keys)
+    sig_hash, sig_text = failure_signature([k.text for k in sig_lines])
+    evidence = [_evidence(log, block) for block in blocks]
+    rule_ids = list(dict.fromkeys(hit.rule.id for k in keys for hit in k.hits))
+    return Signals(
+        blocks=evidence,
+        category=category,
+        category_confidence=confidence,
+        failing_step=_failing_step(log, keys),
+        exit_code=_exit_code(scored),
+        key_lines=[LogLine(number=k.number, text=k.text) for k in keys[:10]],
+        rule_ids=rule_ids,
+        rule_strength=max((k.rule_weight for k in keys if k.specific), default=0.0),
+        signature_hash=sig_hash,
+        signature_text=sig_text,
+        total_lines=log.total_lines,
+        ci_provider=log.ci_provider,
+        redactions=dict(log.redactions),
+        warnings=list(log.warnings),
+    )
+
+
+def _select_blocks(
+    log: NormalizedLog, scored: list[ScoredLine], settings: AnalysisSettings
+) -> list[_Block]:
+    if not scored:
+        return []
+    ranked = sorted(scored, key=lambda s: (-s.score, -s.number))
+    floor = ranked[0].score * RELATIVE_FLOOR
+    blocks: list[_Block] = []
+    limit = settings.max_evidence_blocks
+    for line in ranked[:400]:
+        if line.score < floor:
+            break
+        before = max(settings.context_lines, line.context_before)
+        after = max(settings.context_lines, line.context_after)
+        start, end = _clip(log, line.number - before, line.number + after)
+        target = next((b for b in blocks if b.touches(start, end)), None)
+        if target is None:
+            if len(blocks) >= limit * 2:
+                continue
+            blocks.append(_Block(start, end, line))
+            continue
+        if max(end, target.end) - min(start, target.start) + 1 > MAX_BLOCK_LINES:
+            continue
+        target.start, target.end = min(start, target.start), max(end, target.end)
+        target.keys.append(line)
+    blocks.sort(key=lambda b: -b.score)
+    chosen: list[_Block] = []
+    shown = 0
+    for block in blocks[:limit]:
+        size = block.end - block.start + 1
+        if chosen and shown + size > MAX_EVIDENCE_LINES:
+            continue
+        chosen.append(block)
+        shown += size
+    return chosen
+
+
+def _clip(log: NormalizedLog, start: int, end: int) -> tuple[int, int]:
+    """Shrink a window to kept, non-blank lines at both ends."""
+    start, end = max(start, 1), min(end, log.total_lines)
+    while start < end and not _visible(log, start):
+        start += 1
+    while end > start and not _visible(log, end):
+        end -= 1
+    return start, end
+
+
+def _visible(log: NormalizedLog, number: int) -> bool:
+    line = log.lines.get(number)
+    return line is not None and bool(line.text.strip())
+
+
+def _evidence(log: NormalizedLog, block: _Block) -> EvidenceBlock:
+    lines = [
+        LogLine(number=n, text=log.lines[n].text)
+        for n in range(block.start, block.end + 1)
+        if n in log.lines
+    ]
+    keys = sorted(block.keys, key=lambda k: -k.score)
+    return EvidenceBlock(
+        start_line=block.start,
+        end_line=block.end,
+        lines=lines,
+        key_lines=sorted(k.number for k in keys),
+        rule_ids=list(dict.fromkeys(hit.rule.id for k in keys for hit in k.hits)),
+        score=round(block.score, 4),
+        step=keys[0].step,
+    )
+
+
+def _category(keys: list[ScoredLine]) -> tuple[Category, float]:
+    votes: dict[Category, float] = defaultdict(float)
+    for key in keys:
+        for hit in key.hits:
+            if hit.rule.category is not Category.UNKNOWN:
+                votes[hit.rule.category] += key.score * hit.rule.weight
+    if not votes:
+        return Category.UNKNOWN, 0.0
+    best = max(votes, key=lambda c: votes[c])
+    share = votes[best] / sum(votes.values())
+    strength = max(
+        (h.rule.weight for k in keys for h in k.hits if h.rule.category is best), default=0.0
+    )
+    return best, round(min(1.0, share * strength), 3)
+
+
+def _signature_lines(keys: list[ScoredLine]) -> list[ScoredLine]:
+    """Key lines by rule strength and text only (stable across runs); exit codes last."""
+    useful = [k for k in keys if not any(h.rule.id == "exit-code" for h in k.hits)] or keys
+    return sorted(useful, key=lambda k: (-round(k.rule_weight, 3), not k.specific, k.template))
+
+
+def _failing_step(log: NormalizedLog, keys: list[ScoredLine]) -> str | None:
+    for key in keys:
+        if key.step:
+            return key.step
+    return log.last_step
+
+
+def _exit_code(scored: list[ScoredLine]) -> int | None:
+    for line in reversed(scored):
+        for name in _EXIT_GROUPS:
+            value = line.groups.get(name)
+            if value is not None and value.lstrip("-").isdigit():
+                return int(value)
+    return None
