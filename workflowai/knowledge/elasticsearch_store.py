@@ -63,6 +63,7 @@ class ElasticsearchKnowledgeStore:
         self.index = index or settings.alias
         self._refresh = refresh
         self._client = client
+        self._owns_client = client is None  # a client passed in is closed by its owner
 
     @property
     def client(self) -> Elasticsearch:
@@ -281,9 +282,9 @@ class ElasticsearchKnowledgeStore:
             self.client.indices.delete(index=self.index, ignore_unavailable=True)
 
     def close(self) -> None:
-        if self._client is not None:
+        if self._client is not None and self._owns_client:
             self._client.close()
-            self._client = None
+        self._client = None
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -153,19 +153,24 @@ class ElasticsearchIndexVersions:
     def list(self) -> list[str]:
         with self._calls("list versions"):
             names = list(self._probe.client.indices.get(index=f"{self.alias}-v*").body)
-        return sorted((n for n in names if _VERSION.search(n)), key=version_number)
+        own = re.compile(rf"{re.escape(self.alias)}-v\d+")
+        return sorted((n for n in names if own.fullmatch(n)), key=version_number)
 
     def create(self, *, model: str, dim: int) -> str:
         versions = self.list()
         name = f"{self.alias}-v{(version_number(versions[-1]) if versions else 0) + 1}"
-        ElasticsearchKnowledgeStore(self.settings, index=name).ensure_schema(model=model, dim=dim)
+        self._shared(name).ensure_schema(model=model, dim=dim)
         return name
 
     def open(self, version: str) -> KnowledgeStore:
         return ElasticsearchKnowledgeStore(self.settings, index=version)
 
+    def _shared(self, index: str) -> ElasticsearchKnowledgeStore:
+        """A store on `index` that borrows this object's client (nothing to close)."""
+        return ElasticsearchKnowledgeStore(self.settings, index=index, client=self._probe.client)
+
     def _meta(self, version: str) -> dict[str, Any]:
-        return ElasticsearchKnowledgeStore(self.settings, index=version).schema_meta()
+        return self._shared(version).schema_meta()
 
     def predecessor(self, version: str) -> str | None:
         value = self._meta(version).get("previous_version")
@@ -196,4 +201,4 @@ class ElasticsearchIndexVersions:
     def drop(self, version: str) -> None:
         if version == self.current():
             raise StoreError(f"refusing to drop the live index {version}")
-        ElasticsearchKnowledgeStore(self.settings, index=version).drop()
+        self._shared(version).drop()
