@@ -90,12 +90,17 @@ class SqliteKnowledgeStore:
         return StoreError(message)
 
     @contextmanager
-    def _tx(self, action: str) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed on success, rolled back on any error."""
+    def _tx(self, action: str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed on success and rolled back on any error.
+
+        Reads see one snapshot (a concurrent prune cannot remove rows between two SELECTs);
+        writes take the lock up front (BEGIN IMMEDIATE), waiting up to busy_timeout for it.
+        """
         with self._lock:
             conn = self._connect()
             try:
                 with conn:
+                    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                     yield conn
             except sqlite3.Error as exc:
                 raise self._translate(exc, action) from exc
@@ -106,7 +111,7 @@ class SqliteKnowledgeStore:
 
     # -- schema and writes ------------------------------------------------------------------
     def ensure_schema(self, *, model: str, dim: int) -> None:
-        with self._tx("ensure schema") as conn:
+        with self._tx("ensure schema", write=True) as conn:
             meta = self._meta(conn)
             if "embedding_model" not in meta:
                 conn.executemany(
@@ -153,7 +158,7 @@ class SqliteKnowledgeStore:
         if not chunks:
             return 0
         rows = [q.chunk_row(c) for c in chunks]
-        with self._tx("write") as conn:
+        with self._tx("write", write=True) as conn:
             self._check_dim(conn, chunks)
             self._matrix = None
             if on_duplicate is DuplicatePolicy.OVERWRITE:
@@ -178,12 +183,12 @@ class SqliteKnowledgeStore:
         return found
 
     def delete(self, ids: Iterable[str]) -> None:
-        with self._tx("delete") as conn:
+        with self._tx("delete", write=True) as conn:
             self._matrix = None
             conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
 
     def delete_documents(self, document_ids: Iterable[str]) -> int:
-        with self._tx("delete documents") as conn:
+        with self._tx("delete documents", write=True) as conn:
             self._matrix = None
             cursor = conn.executemany(
                 "DELETE FROM chunks WHERE document_id = ?", [(d,) for d in document_ids]
@@ -263,6 +268,7 @@ class SqliteKnowledgeStore:
                 scores={"cosine": float(sims[i])},
             )
             for i, rid in zip(top, picked, strict=True)
+            if rid in rows
         ]
 
     def info(self) -> StoreInfo:
