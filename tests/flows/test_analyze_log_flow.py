@@ -154,3 +154,15 @@ def test_analyze_log_flow_model_without_backend_falls_back_with_the_reason(
     report = analyze_log_flow(AnalyzeLogParams(log_path=npm_log, use_model=True, publish=False))
     assert report.provenance.summary is Origin.RULES
     assert "WORKFLOWAI_GENERATION__BACKEND" in (report.provenance.model_error or "")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb_home")
+def test_analyze_log_flow_agent_needs_a_tool_calling_backend(
+    npm_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKFLOWAI_GENERATION__BACKEND", "transformers")
+    report = analyze_log_flow(AnalyzeLogParams(log_path=npm_log, agent=True, publish=False))
+    assert report.provenance.summary is Origin.RULES
+    assert "agent mode needs an OpenAI-compatible backend" in (report.provenance.model_error or "")
+    assert report.tool_calls == []
