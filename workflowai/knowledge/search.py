@@ -17,6 +17,13 @@ def search(
     request: SearchRequest,
     settings: SearchSettings,
 ) -> SearchResult:
+    """Run `request` against `store`.
+
+    keyword: BM25 only; semantic: cosine kNN on the embedded query; hybrid: both retrievers
+    fetch `settings.candidates` (at least top_k) chunks with the same filters, fused on the
+    client (`request.fusion`/`semantic_weight`, else the settings'). `took_ms` includes the
+    query embedding. Store errors propagate (StoreUnavailableError is transient).
+    """
     started = time.perf_counter()
     filters = request.filters or None
     candidates = max(settings.candidates, request.top_k)
