@@ -9,6 +9,7 @@ scripts), for tests that kill or freeze the engine without disturbing anyone els
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.error
@@ -90,3 +91,4 @@ def private_es_node() -> Iterator[EsNode]:
         yield node
     finally:
         node.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)  # its data was only this session's
