@@ -58,7 +58,7 @@ _KEY_MARKERS = re.compile("|".join(p.pattern for p in PrivateKeyDetector.denylis
 _TRIGGER = re.compile(
     r"AKIA|ASIA|ABIA|ACCA|A3T|gh[pousr]_|github_pat_|gl[a-z]{2,6}-|GR1348941|xox|hooks\.slack"
     r"|k_live_|k_test_|npm_|_authToken|pypi-|eyJ|://[^\s/]*@|PRIVATE KEY|PuTTY"
-    r"|(?i:pass(?:w|phrase|\b)|pwd|secret|token|api.?key|access.?key|auth|private|credential|bearer)|[=:]\s*[\"']?[A-Za-z0-9+/_=-]{20}"
+    r"|(?i:mysql|mariadb|pass(?:w|phrase|\b)|pwd|secret|token|api.?key|access.?key|auth|private|credential|bearer)|[=:]\s*[\"']?[A-Za-z0-9+/_=-]{20}"
 )
 
 
