@@ -13,8 +13,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,26 +91,6 @@ def _settings() -> Settings:
     return run_guarded(Settings)
 
 
-@contextmanager
-def _progress() -> Iterator[None]:
-    """A rich progress bar fed by the flow's progress log records."""
-    import logging
-
-    from tasks.progress import PROGRESS_KEY
-
-    bar = cli_render.progress_bar(err)
-    handler = cli_render.ProgressLogHandler(bar, PROGRESS_KEY)
-    loggers = [logging.getLogger("prefect.flow_runs"), logging.getLogger("prefect.task_runs")]
-    with bar:
-        for logger in loggers:
-            logger.addHandler(handler)
-        try:
-            yield
-        finally:
-            for logger in loggers:
-                logger.removeHandler(handler)
-
-
 def _print_json(value: Any) -> None:
     out.print_json(json.dumps(value, default=str))
 
@@ -130,7 +109,7 @@ def index(
             raise _fail(f"no such file or folder: {path}", EXIT_BAD_INPUT)
     from flows.index import index_flow
 
-    with _progress():
+    with cli_render.progress_from_logs(err):
         summary = run_guarded(lambda: index_flow(params))
     if as_json:
         _print_json(summary.model_dump(mode="json"))
@@ -210,7 +189,7 @@ def reindex(
     params = run_guarded(lambda: ReindexParams(sources=sources or [], rollback=rollback))
     from flows.reindex import reindex_flow
 
-    with _progress():
+    with cli_render.progress_from_logs(err):
         result = run_guarded(lambda: reindex_flow(params))
     _print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
 

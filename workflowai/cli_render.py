@@ -6,6 +6,8 @@ Pure rendering with rich; the commands in `cli.py` decide what to show and where
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -118,3 +120,21 @@ def progress_bar(console: Console) -> Progress:
         console=console,
         transient=False,
     )
+
+
+@contextmanager
+def progress_from_logs(console: Console) -> Iterator[None]:
+    """A rich progress bar fed by the flow's progress log records (see tasks/progress.py)."""
+    from tasks.progress import PROGRESS_KEY
+
+    bar = progress_bar(console)
+    handler = ProgressLogHandler(bar, PROGRESS_KEY)
+    loggers = [logging.getLogger("prefect.flow_runs"), logging.getLogger("prefect.task_runs")]
+    with bar:
+        for logger in loggers:
+            logger.addHandler(handler)
+        try:
+            yield
+        finally:
+            for logger in loggers:
+                logger.removeHandler(handler)
