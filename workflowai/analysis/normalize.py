@@ -251,6 +251,10 @@ def read_log(
 ) -> NormalizedLog:
     """Stream `source` into a NormalizedLog (see the module docstring for what is kept).
 
+    `source`: raw bytes, the log's text (a `str` is content, never a path), a `Path`, or a
+    binary stream (spooled to a temporary file when not seekable). `redactor` redacts each
+    line before it is kept; `is_candidate` overrides the keyword prefilter.
+
     Raises LogParseError for an empty or binary input or an unreadable path.
     """
     if is_candidate is None:
