@@ -129,24 +129,23 @@ def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool) -> dict[str
     shares: list[float] = []
     recalls: list[float] = []
     for case_dir in sorted(p.parent for p in eval_dir.rglob("groundtruth")):
-        if True:
-            fail, passing = case_dir / "fail.log", case_dir / "pass.log"
-            blocks = extractor(fail, passing if use_baseline else None)
-            shown = set().union(*blocks) if blocks else set()
-            total = fail.read_bytes().count(b"\n") + 1
-            case_gt = case_found = 0
-            for a, b in groundtruth(case_dir / "groundtruth"):
-                wanted = set(range(a, b + 1))
-                case_gt += len(wanted)
-                case_found += len(wanted & shown)
-                ranges += 1
-                ranges_hit += bool(wanted & shown)
-            gt_lines += case_gt
-            gt_found += case_found
-            recalls.append(case_found / case_gt if case_gt else 1.0)
-            shown_total += len(shown)
-            lines_total += total
-            shares.append(len(shown) / total)
+        fail, passing = case_dir / "fail.log", case_dir / "pass.log"
+        blocks = extractor(fail, passing if use_baseline else None)
+        shown = set().union(*blocks) if blocks else set()
+        total = fail.read_bytes().count(b"\n") + 1
+        case_gt = case_found = 0
+        for a, b in groundtruth(case_dir / "groundtruth"):
+            wanted = set(range(a, b + 1))
+            case_gt += len(wanted)
+            case_found += len(wanted & shown)
+            ranges += 1
+            ranges_hit += bool(wanted & shown)
+        gt_lines += case_gt
+        gt_found += case_found
+        recalls.append(case_found / case_gt if case_gt else 1.0)
+        shown_total += len(shown)
+        lines_total += total
+        shares.append(len(shown) / total)
     return {
         "cases": len(recalls),
         "line_recall_micro": gt_found / max(gt_lines, 1),
