@@ -7,7 +7,7 @@ import math
 import pytest
 
 from workflowai.errors import DuplicateChunkError, SchemaMismatchError
-from workflowai.knowledge.protocol import KnowledgeStore
+from workflowai.knowledge.protocol import INCOMPLETE_HASH, KnowledgeStore
 from workflowai.schemas import Chunk, DuplicatePolicy, EmbeddedChunk
 
 MODEL, DIM = "contract-model", 4
@@ -121,6 +121,22 @@ def test_store_document_hashes_and_delete_documents(loaded: KnowledgeStore) -> N
     assert loaded.delete_documents(["dns-failure"]) == 2
     assert "dns-failure" not in loaded.document_hashes()
     assert loaded.count() == len(CORPUS) - 2
+
+
+def test_store_reports_an_interrupted_document_as_incomplete(loaded: KnowledgeStore) -> None:
+    # the first chunk is written last; a run killed before it leaves the document incomplete
+    loaded.delete([CORPUS[2].chunk.id])  # dns-failure position 0
+    assert loaded.document_hashes()["dns-failure"] == INCOMPLETE_HASH
+    stale = make("java-heap", 1, "a chunk from an older version", [1, 0, 1, 0])
+    loaded.write(
+        [
+            stale.model_copy(
+                update={"chunk": stale.chunk.model_copy(update={"document_hash": "old"})}
+            )
+        ]
+    )
+    assert loaded.document_hashes()["java-heap"] == INCOMPLETE_HASH
+    assert loaded.document_hashes()["npm-eresolve"] == CORPUS[1].chunk.document_hash
 
 
 @pytest.mark.parametrize(

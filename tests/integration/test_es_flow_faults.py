@@ -6,7 +6,8 @@ registered as this process's store, so the real flow and its real task policy ru
 While the node stays down the task retries with backoff (1 + 3 attempts) and the run fails with
 the store's message; after a restart with the script a rerun completes with exactly the
 expected chunks. The fake embedder stands in for the model (tests/flows use the real one).
-The case where the kill splits a document across two writes is a known bug (xfail, strict).
+A kill that splits a document across two writes is covered too: the document's first chunk
+is written last, so the store reports it incomplete and the rerun rewrites it.
 """
 
 from __future__ import annotations
@@ -101,16 +102,8 @@ def task_run_counts(flow_run_id: Any, prefix: str) -> list[int]:
     "batch_chunks",
     [
         8,  # 3 + 5 chunks: the write before the kill holds whole documents
-        pytest.param(
-            7,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="KNOWN BUG: the killed run left document 2 with 4 of its 5 chunks; the "
-                "rerun plans it as unchanged (its hash is indexed) and never writes chunk 5. "
-                "Fix: a document's chunks in one index_chunks batch, or a per-document "
-                "completeness check (chunk count) in the plan",
-            ),
-        ),
+        7,  # the kill splits a document: its first chunk (written last) is missing, so the
+        # rerun sees it as incomplete and rewrites it
     ],
 )
 def test_es_index_flow_fails_clearly_while_node_is_down_and_rerun_completes(

@@ -100,4 +100,13 @@ class Chunker:
 
 
 def chunk_documents(documents: Iterable[Document], chunker: Chunker) -> list[Chunk]:
-    return [chunk for document in documents for chunk in chunker.chunk(document)]
+    """Chunks in write order: each document's position-0 chunk comes after its others.
+
+    Stores report a document without its first chunk as incomplete, so a run killed between
+    two writes of one document makes the next run rewrite it rather than skip it.
+    """
+    return [
+        chunk
+        for document in documents
+        for chunk in sorted(chunker.chunk(document), key=lambda c: (c.position == 0, c.position))
+    ]

@@ -24,6 +24,7 @@ from workflowai.errors import (
     StoreUnavailableError,
 )
 from workflowai.knowledge import es_queries as q
+from workflowai.knowledge.protocol import INCOMPLETE_HASH
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
 from workflowai.settings import ElasticsearchSettings
 
@@ -196,7 +197,9 @@ class ElasticsearchKnowledgeStore:
                 body = q.hashes_aggregation(after)
                 agg = self.client.search(index=self.index, **body)["aggregations"]["docs"]
                 for bucket in agg["buckets"]:
-                    hashes[bucket["key"]["document_id"]] = bucket["key"]["document_hash"]
+                    doc, digest = bucket["key"]["document_id"], bucket["key"]["document_hash"]
+                    complete = bucket["first_position"]["value"] == 0 and doc not in hashes
+                    hashes[doc] = digest if complete else INCOMPLETE_HASH
                 after = agg.get("after_key")
                 if not agg["buckets"] or after is None:
                     return hashes

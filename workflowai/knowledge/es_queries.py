@@ -159,7 +159,9 @@ def hashes_aggregation(after: dict[str, Any] | None = None, size: int = 1000) ->
     }
     if after:
         composite["after"] = after
-    return {"size": 0, "aggs": {"docs": {"composite": composite}}}
+    # the first chunk is written last: without position 0 a document is incomplete
+    first = {"first_position": {"min": {"field": "position"}}}
+    return {"size": 0, "aggs": {"docs": {"composite": composite, "aggs": first}}}
 
 
 def chunk_source(chunk: Chunk, embedding: Sequence[float]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
-from workflowai.knowledge.chunking import Chunker
+from workflowai.knowledge.chunking import Chunker, chunk_documents
 from workflowai.knowledge.embedding import embed_chunks, embedding_input
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.knowledge.protocol import KnowledgeStore
@@ -104,7 +104,7 @@ def index_documents(
         plan = plan_documents(documents, existing)
         if plan.replaced:
             store.delete_documents(plan.replaced)
-        chunks = [c for d in plan.changed for c in chunker.chunk(d)]
+        chunks = chunk_documents(plan.changed, chunker)
         store.write(embed_chunks(embedder, chunks))
         totals["seen"] += len(documents)
         totals["indexed"] += len(plan.changed)

@@ -11,6 +11,10 @@ from typing import Protocol, runtime_checkable
 
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
 
+# document_hashes() reports this for a document whose chunks are not all there (its first
+# chunk, written last, is missing): the next index run rewrites it instead of skipping it.
+INCOMPLETE_HASH = "incomplete"
+
 
 @runtime_checkable
 class KnowledgeStore(Protocol):
@@ -32,7 +36,11 @@ class KnowledgeStore(Protocol):
     def delete(self, ids: Iterable[str]) -> None: ...
 
     def document_hashes(self) -> dict[str, str]:
-        """document_id -> content hash of every indexed document (for skip and prune)."""
+        """document_id -> content hash of every indexed document (for skip and prune).
+
+        INCOMPLETE_HASH for a document without its position-0 chunk or with chunks of two
+        different hashes: a write of it was interrupted.
+        """
 
     def delete_documents(self, document_ids: Iterable[str]) -> int:
         """Remove every chunk of these documents; returns the number of chunks removed."""

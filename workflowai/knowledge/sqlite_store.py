@@ -25,6 +25,7 @@ from workflowai.errors import (
     StoreUnavailableError,
 )
 from workflowai.knowledge import sqlite_queries as q
+from workflowai.knowledge.protocol import INCOMPLETE_HASH
 from workflowai.knowledge.sqlite_queries import BM25_WEIGHTS, FTS_TOKENIZER, fts_query
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
 
@@ -198,7 +199,14 @@ class SqliteKnowledgeStore:
     # -- reads ------------------------------------------------------------------------------
     def document_hashes(self) -> dict[str, str]:
         with self._tx("read document hashes") as conn:
-            return dict(conn.execute("SELECT DISTINCT document_id, document_hash FROM chunks"))
+            rows = conn.execute(
+                "SELECT document_id, MIN(document_hash), MAX(document_hash), MIN(position) "
+                "FROM chunks GROUP BY document_id"
+            ).fetchall()
+        return {
+            doc: low if low == high and first == 0 else INCOMPLETE_HASH
+            for doc, low, high, first in rows
+        }
 
     def count(self) -> int:
         with self._tx("count") as conn:
