@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import urllib.error
@@ -22,7 +23,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ES_URL = os.environ.get("WORKFLOWAI_TEST_ES_URL", "http://127.0.0.1:9200")
-PRIVATE_PORT = int(os.environ.get("WORKFLOWAI_TEST_ES_PRIVATE_PORT", "9250"))
+PRIVATE_PORT = os.environ.get("WORKFLOWAI_TEST_ES_PRIVATE_PORT")  # default: a free port
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def node_answers(url: str) -> bool:
@@ -83,9 +90,11 @@ class EsNode:
 @pytest.fixture(scope="module")
 def private_es_node() -> Iterator[EsNode]:
     # data, logs and PID file in a world-traversable place: as root the node runs as its own user
-    run_dir = Path(tempfile.gettempdir()) / f"workflowai-es-test-{PRIVATE_PORT}"
-    env = {**os.environ, "ES_PORT": str(PRIVATE_PORT), "ES_RUN_DIR": str(run_dir)}
-    node = EsNode(port=PRIVATE_PORT, env=env)
+    # a port (and so a run dir) of its own: parallel test sessions must not share a node
+    port = int(PRIVATE_PORT) if PRIVATE_PORT else free_port()
+    run_dir = Path(tempfile.gettempdir()) / f"workflowai-es-test-{port}"
+    env = {**os.environ, "ES_PORT": str(port), "ES_RUN_DIR": str(run_dir)}
+    node = EsNode(port=port, env=env)
     node.start()
     try:
         yield node
