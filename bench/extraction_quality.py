@@ -114,6 +114,31 @@ def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[s
     }
 
 
+def line_map(raw: bytes) -> list[int]:
+    """Our line number (lines end at \\n) for each ground-truth line number, 1-based.
+
+    CiDiff's annotations count a lone \\r as a line break too (Java's readLine), while we
+    number lines by \\n and fold CR progress updates into one line; without this mapping every
+    range after the first progress bar points at the wrong lines.
+    """
+    mapping = [0]
+    ours_line = 1
+    i, n = 0, len(raw)
+    mapping.append(ours_line)
+    while i < n:
+        byte = raw[i]
+        if byte == 0x0A:  # \n
+            ours_line += 1
+            mapping.append(ours_line)
+        elif byte == 0x0D:  # \r: a break of its own unless part of \r\n
+            if i + 1 < n and raw[i + 1] == 0x0A:
+                i += 1
+                ours_line += 1
+            mapping.append(ours_line)
+        i += 1
+    return mapping
+
+
 def groundtruth(path: Path) -> list[tuple[int, int]]:
     ranges = []
     for line in path.read_text().splitlines()[1:]:
@@ -134,8 +159,9 @@ def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool) -> dict[str
         shown = set().union(*blocks) if blocks else set()
         total = fail.read_bytes().count(b"\n") + 1
         case_gt = case_found = 0
+        mapping = line_map(fail.read_bytes())
         for a, b in groundtruth(case_dir / "groundtruth"):
-            wanted = set(range(a, b + 1))
+            wanted = {mapping[min(k, len(mapping) - 1)] for k in range(a, b + 1)}
             case_gt += len(wanted)
             case_found += len(wanted & shown)
             ranges += 1
@@ -167,17 +193,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=Path(__file__).parents[2] / "shared/eval")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--only", choices=["logchunks", "cidiff"], default=None)
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.only != "cidiff":
+        run_logchunks(args.eval_dir, args.limit)
+    if args.only != "logchunks":
+        run_cidiff(args.eval_dir)
+    print(f"({time.perf_counter() - started:.1f}s)")
+
+
+def run_logchunks(eval_dir: Path, limit: int | None) -> None:
     print("LogChunks (logchunks-dev): targets chunk covered >= 0.90, median evidence <= 30 lines")
     for name, extractor in (("workflowai", ours), ("keyword-baseline", keyword)):
-        print(_fmt(name, logchunks(args.eval_dir / "logchunks-dev", extractor, args.limit)))
+        print(_fmt(name, logchunks(eval_dir / "logchunks-dev", extractor, limit)))
+
+
+def run_cidiff(eval_dir: Path) -> None:
     print("CiDiff (cidiff-dev): targets error-line recall >= 0.90, shown share <= 0.05")
-    cases = args.eval_dir / "cidiff-dev"
+    cases = eval_dir / "cidiff-dev"
     print(_fmt("workflowai", cidiff(cases, ours, use_baseline=False)))
     print(_fmt("workflowai+baseline", cidiff(cases, ours, use_baseline=True)))
     print(_fmt("keyword-baseline", cidiff(cases, keyword, use_baseline=False)))
-    print(f"({time.perf_counter() - started:.1f}s)")
 
 
 if __name__ == "__main__":
