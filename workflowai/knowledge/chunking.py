@@ -38,7 +38,7 @@ class Chunker:
         # pieces (and separators) it merges, so a per-call overhead would be counted many times
         overhead = self._count("")
         self._piece_len: Callable[[str], int] = (
-            (lambda text: len(tokenizer.tokenize(text)))
+            (lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False).input_ids))
             if tokenizer is not None
             else (lambda text: max(0, self._count(text) - overhead))
         )
