@@ -103,7 +103,7 @@ def test_filters_reach_every_retriever(fake_store, mode: SearchMode) -> None:
 def test_request_fusion_and_weight_override_the_settings(
     fake_store, fusion: FusionMethod, weight: float, expected_first: str
 ) -> None:
-    query = "resolve dependency host"
+    query = "npm dependency tree resolve host"
     keyword = run(fake_store, query, mode=SearchMode.KEYWORD, top_k=1).hits[0].chunk.id
     semantic = run(fake_store, query, mode=SearchMode.SEMANTIC, top_k=1).hits[0].chunk.id
     settings = SearchSettings(fusion=FusionMethod.RRF, semantic_weight=0.5)

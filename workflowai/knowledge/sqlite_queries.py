@@ -75,19 +75,34 @@ def ddl(tokenizer: str) -> str:
     return DDL.format(tokenizer=tokenizer)
 
 
+def fts_terms(text: str) -> list[str]:
+    """Free text -> distinct quoted FTS5 terms (no FTS syntax from users gets through)."""
+    return [f'"{t}"' for t in dict.fromkeys(t.lower() for t in _WORD.findall(text))]
+
+
 def fts_query(text: str) -> str | None:
-    """Free text -> an FTS5 OR-query of quoted terms (no FTS syntax from users gets through)."""
-    terms = dict.fromkeys(t.lower() for t in _WORD.findall(text))
-    return " OR ".join(f'"{t}"' for t in terms) or None
+    """Free text -> an FTS5 OR-query of quoted terms, None when it has no word."""
+    return " OR ".join(fts_terms(text)) or None
 
 
 def keyword_sql(weights: tuple[float, float], where: str) -> str:
-    """BM25 over title and text; FTS5's bm25() is lower-is-better, so it is negated."""
+    """BM25 over title and text; FTS5's bm25() is lower-is-better, so it is negated.
+
+    Without filters the top rowids come from the FTS index alone and only those rows are
+    read from `chunks` (joining first would read every matching row: 2.5x slower).
+    """
     title, text = (float(w) for w in weights)
+    score = f"-bm25(chunks_fts, {title!r}, {text!r})"
+    if where:
+        return (
+            f"SELECT {COLUMNS}, {score} AS score FROM chunks_fts "
+            f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?{where} "
+            "ORDER BY score DESC, c.rowid LIMIT ?"
+        )
     return (
-        f"SELECT {COLUMNS}, -bm25(chunks_fts, {title!r}, {text!r}) AS score FROM chunks_fts "
-        f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?{where} "
-        "ORDER BY score DESC, c.id LIMIT ?"
+        f"SELECT {COLUMNS}, k.score FROM (SELECT rowid, {score} AS score FROM chunks_fts "
+        "WHERE chunks_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?) k "
+        "JOIN chunks c ON c.rowid = k.rowid ORDER BY k.score DESC, c.rowid"
     )
 
 
