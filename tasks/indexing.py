@@ -18,7 +18,7 @@ from workflowai.knowledge.chunking import Chunker
 from workflowai.knowledge.chunking import chunk_documents as split_documents
 from workflowai.knowledge.embedding import embed_chunks as embed_batch
 from workflowai.knowledge.embedding import embedding_input
-from workflowai.knowledge.indexing import documents_to_prune, plan_documents
+from workflowai.knowledge.indexing import plan_documents, prune_candidates
 from workflowai.knowledge.sources import iter_documents
 from workflowai.schemas import Chunk, Document, EmbeddedChunk, IndexFailure, IndexSummary
 from workflowai.settings import Settings
@@ -54,13 +54,15 @@ def plan_index(paths: list[Path], prune: bool, settings: Settings) -> IndexPlan:
     existing = store.document_hashes()
     items = list(iter_documents(paths))
     documents = [d for d in items if isinstance(d, Document)]
+    failures = [f for f in items if isinstance(f, IndexFailure)]
     plan = plan_documents(documents, existing)
+    stale, refused = prune_candidates(existing, (d.id for d in documents), failures)
     return IndexPlan(
         changed=plan.changed,
         unchanged=len(plan.unchanged),
         replaced=plan.replaced,
-        stale=documents_to_prune(existing, (d.id for d in documents)) if prune else [],
-        failures=[f for f in items if isinstance(f, IndexFailure)],
+        stale=stale if prune else [],
+        failures=failures + (refused if prune else []),
         seen=len(documents),
         started_at=started,
     )

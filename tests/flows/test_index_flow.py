@@ -50,9 +50,17 @@ def test_index_flow_replaces_changed_and_prunes_removed(
     (corpus / "java-heap.md").write_text("# JVM heap\n\nRaise -Xmx to 4g for Gradle.\n")
     (corpus / "notes.bin").write_bytes(b"\x00\x01")  # unsupported: skipped without a failure
 
+    # a source that cannot be read must not count as "documents removed": no prune then
     summary = index_flow(IndexParams(paths=[corpus, tmp_path / "missing"], prune=True))
     assert summary.documents_indexed == 1
     assert summary.documents_unchanged == 1
+    assert summary.documents_pruned == 0
+    reasons = [f.reason for f in summary.failures]
+    assert reasons[0] == "no such file or directory"
+    assert reasons[1].startswith("prune skipped: 1 source(s) failed to read")
+    assert _count() == 3
+
+    summary = index_flow(IndexParams(paths=[corpus], prune=True))
     assert summary.documents_pruned == 1
-    assert [f.reason for f in summary.failures] == ["no such file or directory"]
+    assert summary.failures == []
     assert _count() == 2  # one short chunk per remaining document

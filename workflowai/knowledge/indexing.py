@@ -60,6 +60,20 @@ def documents_to_prune(existing_ids: Iterable[str], seen_ids: Iterable[str]) -> 
     return sorted(i for i in existing_ids if i not in seen)
 
 
+def prune_candidates(
+    existing_ids: Iterable[str], seen_ids: Iterable[str], failures: list[IndexFailure]
+) -> tuple[list[str], list[IndexFailure]]:
+    """Documents to prune, plus a failure explaining a refusal.
+
+    A source that failed to read yields no documents, so pruning would delete what it holds:
+    with any read failure nothing is pruned and the returned failure says so.
+    """
+    if failures:
+        reason = f"prune skipped: {len(failures)} source(s) failed to read; fix them and rerun"
+        return [], [IndexFailure(source="prune", reason=reason)]
+    return documents_to_prune(existing_ids, seen_ids), []
+
+
 def index_documents(
     store: KnowledgeStore,
     embedder: Embedder,
@@ -114,16 +128,9 @@ def index_documents(
         if on_progress is not None:
             on_progress(summary())
     pruned = 0
-    if prune and failures:
-        # a source that failed to read yields no documents: pruning would delete what it holds
-        failures.append(
-            IndexFailure(
-                source="prune",
-                reason=f"skipped: {len(failures)} source(s) failed to read; fix them and rerun",
-            )
-        )
-    elif prune:
-        stale = documents_to_prune(existing, seen)
+    if prune:
+        stale, refused = prune_candidates(existing, seen, failures)
+        failures.extend(refused)
         if stale:
             store.delete_documents(stale)
         pruned = len(stale)
