@@ -9,16 +9,21 @@ lines the evidence shows, without and with the case's pass.log as baseline.
 Both sets are also measured for a keyword baseline (every line matching error|fail|exception).
 
     .venv/bin/python bench/extraction_quality.py [--eval-dir ../shared/eval] [--limit N]
+        [--only logchunks|cidiff] [--jobs N]
+
+Logs are analyzed in `--jobs` processes (default: one per core); figures do not depend on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from workflowai.analysis.baseline import build_baseline
@@ -33,6 +38,7 @@ SETTINGS = AnalysisSettings()
 KEYWORD = re.compile(r"error|fail|exception", re.IGNORECASE)
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 Extractor = Callable[[Path, Path | None], list[set[int]]]
+JOBS = os.cpu_count() or 1
 
 
 def ours(path: Path, baseline_path: Path | None) -> list[set[int]]:
@@ -83,20 +89,35 @@ def chunk_lines(raw: str, chunk: str) -> set[int] | None:
     return None
 
 
+def _safe(extractor: Extractor, path: Path, baseline: Path | None) -> list[set[int]] | None:
+    """The extractor's blocks, or None when the log could not be parsed."""
+    try:
+        return extractor(path, baseline)
+    except LogParseError:
+        return None
+
+
+def _run_all(extractor: Extractor, jobs: list[tuple[Path, Path | None]]) -> list:
+    if JOBS <= 1 or len(jobs) < 2:
+        return [_safe(extractor, path, base) for path, base in jobs]
+    with ProcessPoolExecutor(JOBS) as pool:
+        return list(pool.map(_safe, [extractor] * len(jobs), *zip(*jobs, strict=True), chunksize=4))
+
+
 def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[str, float]:
     rows = [json.loads(line) for line in (eval_dir / "labels.jsonl").open()]
-    hit = full = first_hit = located = errors = 0
-    sizes: list[int] = []
+    cases: list[tuple[Path, set[int]]] = []
     for row in rows[:limit]:
         path = eval_dir / row["log_path"]
         raw = path.read_bytes().decode("utf-8", errors="replace")
         wanted = chunk_lines(raw, row["chunk"])
-        if wanted is None:
-            continue
-        located += 1
-        try:
-            blocks = extractor(path, None)
-        except LogParseError:
+        if wanted is not None:
+            cases.append((path, wanted))
+    results = _run_all(extractor, [(path, None) for path, _ in cases])
+    hit = full = first_hit = errors = 0
+    sizes: list[int] = []
+    for (_, wanted), blocks in zip(cases, results, strict=True):
+        if blocks is None:
             errors += 1
             blocks = []
         shown = set().union(*blocks) if blocks else set()
@@ -104,6 +125,7 @@ def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[s
         hit += bool(wanted & shown)
         full += wanted <= shown
         first_hit += bool(blocks and wanted & blocks[0])
+    located = len(cases)
     return {
         "logs": located,
         "chunk_hit": hit / located,
@@ -153,9 +175,11 @@ def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool) -> dict[str
     gt_lines = gt_found = ranges = ranges_hit = shown_total = lines_total = 0
     shares: list[float] = []
     recalls: list[float] = []
-    for case_dir in sorted(p.parent for p in eval_dir.rglob("groundtruth")):
-        fail, passing = case_dir / "fail.log", case_dir / "pass.log"
-        blocks = extractor(fail, passing if use_baseline else None)
+    case_dirs = sorted(p.parent for p in eval_dir.rglob("groundtruth"))
+    jobs = [(d / "fail.log", d / "pass.log" if use_baseline else None) for d in case_dirs]
+    for case_dir, result in zip(case_dirs, _run_all(extractor, jobs), strict=True):
+        fail = case_dir / "fail.log"
+        blocks = result or []
         shown = set().union(*blocks) if blocks else set()
         total = fail.read_bytes().count(b"\n") + 1
         case_gt = case_found = 0
@@ -190,11 +214,14 @@ def _fmt(name: str, figures: dict[str, float]) -> str:
 
 
 def main() -> None:
+    global JOBS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=Path(__file__).parents[2] / "shared/eval")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", choices=["logchunks", "cidiff"], default=None)
+    parser.add_argument("--jobs", type=int, default=JOBS, help="processes (default: cores)")
     args = parser.parse_args()
+    JOBS = max(1, args.jobs)
     started = time.perf_counter()
     if args.only != "cidiff":
         run_logchunks(args.eval_dir, args.limit)

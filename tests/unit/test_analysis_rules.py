@@ -84,7 +84,19 @@ FAMILIES = [
         "permission-denied",
         "permission",
     ),
-    ("##[error]Process completed with exit code 2.", "exit-code", "unknown"),
+    ("src/Fixer.hs:38:10: error:", "compiler-diagnostic", "compile"),
+    (
+        "[error] /build/core/src/main/scala/acme/Cart.scala:31:20: not found: type Money",
+        "sbt-compile-error",
+        "compile",
+    ),
+    ("Failure:", "minitest-failure", "test"),
+    ("    [-] returns the parsed config 31ms", "pester-failed", "test"),
+    ("##[error]Process completed with exit code 2.", "ci-step-failed", "unknown"),
+    ('The command "npm test" exited with 1.', "ci-step-failed", "unknown"),
+    ("ERROR: script returned exit code 2", "ci-step-failed", "unknown"),
+    (">> Error: Process exited with code 1.", "exit-code", "unknown"),
+    ("subprocess.CalledProcessError: returned non-zero exit status 2", "exit-code", "unknown"),
     ("Traceback (most recent call last):", "python-traceback", "unknown"),
     ("panic: runtime error: index out of range [3] with length 3", "go-panic", "unknown"),
     ("Caused by: java.io.IOException: Broken pipe", "java-exception", "unknown"),
@@ -106,6 +118,9 @@ def test_rules_each_family_matches_its_tool_output(line: str, rule_id: str, cate
         "[INFO] BUILD SUCCESS",
         "ok  \tgithub.com/a/b\t0.012s",
         "Step 3/7 : RUN make",
+        "Collecting flake8==3.7.9 (from -r requirements.txt (line 4))",
+        'The command "npm run build" exited with 0.',
+        "Process completed with exit code 0.",
     ],
 )
 def test_rules_routine_lines_match_nothing(line: str) -> None:
@@ -122,7 +137,7 @@ def test_rules_named_groups_are_returned() -> None:
     hit = next(
         h
         for h in default_pack().match("ERROR: Job failed: exit code 2")
-        if h.rule.id == "exit-code"
+        if h.rule.id == "ci-step-failed"
     )
     assert hit.groups == {"code2": "2"}
 

@@ -175,3 +175,103 @@ def test_signals_clean_log_has_no_evidence() -> None:
     assert signals.category is Category.UNKNOWN
     assert signals.category_confidence == 0.0
     assert signals.signature_text == "<no evidence>"
+
+
+# A Travis job: the script phase's commands are echoed as `$ cmd`, the runner reports each
+# command's exit, and after_failure hooks run after the failing one.
+TRAVIS_LINT_THEN_HOOKS = (
+    """\
+travis_fold:start:install\r\x1b[0K$ pip install -r requirements.txt
+Collecting flake8==3.7.9
+Successfully installed flake8-3.7.9
+travis_fold:end:install\r\x1b[0K$ ./ci/check-headers.sh
+Checking 214 files for license headers
+src/net/socket.c is missing the license header
+src/net/tls.c is missing the license header
+2 files without a header; add one with ./ci/add-header.sh
+\x1b[31;1mThe command "./ci/check-headers.sh" exited with 1.\x1b[0m
+travis_fold:start:cache.2\r\x1b[0Kstore build cache
+"""
+    + "".join(f"uploading cache part {i}/20\n" for i in range(1, 21))
+    + """\
+travis_fold:end:cache.2\r\x1b[0K
+travis_fold:start:after_failure\r\x1b[0K$ cat build/*.log
+cat: 'build/*.log': No such file or directory
+ERROR: failed to upload artifacts: no files matched
+travis_fold:end:after_failure\r\x1b[0K
+Done. Your build exited with 1.
+"""
+)
+
+# sbt prints the first compile error, then the errors it caused, then a summary.
+SBT_CASCADE = """\
+[info] Compiling 12 Scala sources to /build/core/target/scala-2.13/classes ...
+[error] /build/core/src/main/scala/acme/Cart.scala:10:8: object Money is not a member of package acme.model
+[error] import acme.model.Money
+[error]        ^
+[error] /build/core/src/main/scala/acme/Cart.scala:31:20: not found: type Money
+[error]   def total: Money = items.map(_.price).sum
+[error]                    ^
+[error] /build/core/src/main/scala/acme/Cart.scala:44:20: not found: type Money
+[error]   def tax: Money = total * rate
+[error]                  ^
+[error] three errors found
+[error] (core / Compile / compileIncremental) Compilation failed
+[error] Total time: 41 s, completed Aug 3, 2019 2:13:39 PM
+The command "sbt ++2.13.0 test" exited with 1.
+"""
+
+
+def _key_numbers(signals: Signals) -> set[int]:
+    return {n for block in signals.blocks for n in block.key_lines}
+
+
+def _shown(signals: Signals) -> dict[int, str]:
+    return {line.number: line.text for block in signals.blocks for line in block.lines}
+
+
+def test_signals_failing_command_output_beats_after_failure_hooks() -> None:
+    signals = _signals(TRAVIS_LINT_THEN_HOOKS)
+    shown = _shown(signals)
+    # no rule knows the header checker: its last lines before the runner's exit line are shown
+    assert "2 files without a header; add one with ./ci/add-header.sh" in shown.values()
+    assert "src/net/tls.c is missing the license header" in shown.values()
+    assert signals.blocks[0].rule_ids[0] == "ci-step-failed"
+    # the after_failure hook's errors rank below the failing command
+    hook = next(n for n, t in shown.items() if t.startswith("ERROR: failed to upload"))
+    assert hook not in signals.blocks[0].key_lines
+    assert signals.failing_step == "./ci/check-headers.sh"
+    assert signals.exit_code == 1
+
+
+def test_signals_runner_exit_zero_is_no_evidence() -> None:
+    log = 'Running lint\nall files clean\nThe command "make lint" exited with 0.\n'
+    assert _signals(log).blocks == []
+
+
+def test_signals_first_error_of_a_cascade_ranks_first() -> None:
+    signals = _signals(SBT_CASCADE)
+    first = signals.blocks[0]
+    assert 2 in first.key_lines, first
+    assert any("object Money is not a member" in line.text for line in first.lines)
+
+
+def test_signals_same_error_repeated_is_shown_once() -> None:
+    error = "SyntaxError: Octal escape sequences are not allowed in strict mode."
+    runs = [f"running suite {i}\n" + "\n".join(f"ok {j}" for j in range(12)) for i in range(3)]
+    log = "\n".join(f"{run}\n{error}" for run in runs) + "\n"
+    signals = _signals(log)
+    shown = [line.text for block in signals.blocks for line in block.lines]
+    assert shown.count(error) == 1
+
+
+def test_signals_warning_level_lines_rank_below_errors() -> None:
+    log = (
+        "[warning] retrying request: connection failed (attempt 1)\n"
+        + "\n".join(f"step {i}" for i in range(20))
+        + "\nERROR: database migration 0042 failed: column 'sku' already exists\n"
+        + "\n".join(f"cleanup {i}" for i in range(5))
+        + "\n[warning] retrying request: connection failed (attempt 2)\n"
+    )
+    signals = _signals(log)
+    assert signals.blocks[0].key_lines == [22]

@@ -13,7 +13,8 @@ Choices, for logs of hundreds of MB:
   Non-seekable streams are spooled to a temporary file first so the tail can be found.
 - Structural markers (GitHub `##[group]`/`::group::`, GitLab `section_start/end`, Jenkins
   `[Pipeline]` stage lines, Travis folds) are hidden: counted, never shown; the step they
-  open is recorded for every following line.
+  open is recorded for every following line. A Travis `$ cmd` echo line stays visible and
+  opens a step too: each command of Travis's script phase runs outside any fold.
 """
 
 from __future__ import annotations
@@ -303,6 +304,11 @@ def read_log(
             text = cleaned.text
             if redactor is not None:
                 text = redactor.redact_line(text)
+            if provider == "travis" and text.startswith("$ "):
+                # Travis echoes each command of a phase as `$ cmd`: its output is a step
+                step = text[2:202]
+                if len(steps) < 10_000:
+                    steps.append((number, step))
             candidate = is_candidate(text)
             line = Line(number, text, step, candidate)
             tail.append(line)

@@ -35,6 +35,8 @@ class Rule(BaseModel):
     ignore_case: bool = False
     before: int = Field(default=0, ge=0, le=50)
     after: int = Field(default=0, ge=0, le=50)
+    # the CI runner reporting a failed step: the first such line closes the failing output
+    anchor: bool = False
 
     @property
     def generic(self) -> bool:

@@ -2,7 +2,14 @@
 
 A `ScoredLine` is a kept log line that matched at least one rule. Its score starts at the
 strongest rule weight (plus a little for corroborating rules), then:
-- lines late in the log score higher (failures are reported near the end);
+- where the log has a failure anchor (the CI runner's first line saying a step failed, a rule
+  with `anchor: true`), the failing step's output (from the start of the step holding the
+  anchor up to the anchor) keeps its full score, steps before it score less (they passed, so
+  their errors were tolerated) and lines after the anchor less still (after-failure hooks,
+  cache uploads, cleanup); without an anchor, lines late in the log score higher;
+- within one region, only the first line of each kind of evidence (its strongest rule) keeps
+  its full score: tools print the root cause first, then cascades and end-of-run summaries;
+- generic hits on warning-level lines count less (a warning did not fail the job);
 - lines whose masked template also occurs in a passing run (baseline) are pushed down hard;
 - templates repeated many times in this log are damped (noise such as retried downloads).
 """
@@ -12,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from workflowai.analysis.baseline import Baseline
@@ -21,6 +28,11 @@ from workflowai.analysis.templates import mask_line
 
 BASELINE_FACTOR = 0.15
 POSITION_FLOOR = 0.85  # the first line of the log keeps 85% of its score; the last keeps 100%
+EARLIER_STEP_FACTOR = 0.75  # a step before the failing one (plus up to 0.05 by position)
+AFTER_ANCHOR_FACTOR = 0.45  # after the CI runner said the step failed
+REPEAT_KIND_FACTOR = 0.85  # the second and later line of one kind of evidence in a region
+WARNING_FACTOR = 0.6  # a generic hit on a warning-level line
+_WARNING_LEVEL = re.compile(r"^\W{0,3}(?:warn(?:ing)?\b|W: )", re.IGNORECASE)
 # a generic hit on a line that reports success ("0 failures") is no evidence
 _ZERO_FAILURES = re.compile(
     r"\b0 (?:failures?|errors?|failed)\b|Failures: 0, Errors: 0|\bfailed:? 0\b|errors?=0\b",
@@ -54,8 +66,12 @@ def score_lines(
     total_lines: int,
     pack: RulePack,
     baseline: Baseline | None,
+    step_starts: Sequence[int] = (),
 ) -> list[ScoredLine]:
-    """Every line that matches a rule, scored (see the module docstring)."""
+    """Every line that matches a rule, scored (see the module docstring).
+
+    `step_starts`: first line numbers of the log's steps, which bound the failing step.
+    """
     scored: list[ScoredLine] = []
     for number, text, step in lines:
         hits = pack.match(text)
@@ -82,15 +98,38 @@ def score_lines(
             )
         )
     repeats = Counter(line.template for line in scored)
+    anchor = next((ln.number for ln in scored if any(h.rule.anchor for h in ln.hits)), None)
+    step_start = max((n for n in step_starts if anchor is not None and n <= anchor), default=1)
     span = max(total_lines, 1)
+    seen_kinds: set[tuple[str, str]] = set()
     for line in scored:
-        position = POSITION_FLOOR + (1 - POSITION_FLOOR) * (line.number / span)
-        line.score = line.rule_weight * position
+        relative = line.number / span
+        if anchor is None:
+            region, factor = "log", POSITION_FLOOR + (1 - POSITION_FLOOR) * relative
+        elif line.number > anchor:
+            region, factor = "after", AFTER_ANCHOR_FACTOR
+        elif line.number >= step_start:
+            region, factor = "failing", 1.0
+        else:
+            region, factor = "before", EARLIER_STEP_FACTOR + 0.05 * relative
+        kind = (region, _kind(line.hits))
+        if kind in seen_kinds:
+            factor *= REPEAT_KIND_FACTOR
+        seen_kinds.add(kind)
+        if not line.specific and _WARNING_LEVEL.match(line.text):
+            factor *= WARNING_FACTOR
+        line.score = line.rule_weight * factor
         if line.in_baseline:
             line.score *= BASELINE_FACTOR
         if repeats[line.template] > 3:
             line.score /= 1 + 0.25 * math.log(repeats[line.template] / 3)
     return scored
+
+
+def _kind(hits: list[RuleHit]) -> str:
+    """The kind of evidence a line is: its strongest rule, a tool-specific one first."""
+    best = max(hits, key=lambda h: (not h.rule.generic, h.rule.weight))
+    return best.rule.id
 
 
 def _line_weight(hits: list[RuleHit]) -> float:

@@ -2,8 +2,11 @@
 
 `extract_signals` scores every kept line with the rule pack (`scoring.py`), grows a window of
 context around the strongest key lines (the rule's own `before`/`after` hints, at least
-`settings.context_lines`), merges windows that touch, ranks the blocks and keeps the best
-`settings.max_evidence_blocks` within a budget of `MAX_EVIDENCE_LINES` shown lines.
+`settings.context_lines`), merges windows that touch (up to `MAX_BLOCK_LINES`; a key line
+that would make a block longer opens a block of its own beside it), ranks the blocks and keeps
+the best `settings.max_evidence_blocks` within a budget of `MAX_EVIDENCE_LINES` shown lines.
+A block whose key lines all repeat (by masked template) what a better block shows is skipped:
+the same error printed again is no new evidence, and the budget goes to something else.
 """
 
 from __future__ import annotations
@@ -70,7 +73,13 @@ def extract_signals(
     """Ranked evidence and the failure's category, step, exit code and signature."""
     pack = pack or default_pack()
     rows = [(line.number, line.text, line.step) for line in log.lines.values()]
-    scored = score_lines(rows, total_lines=log.total_lines, pack=pack, baseline=baseline)
+    scored = score_lines(
+        rows,
+        total_lines=log.total_lines,
+        pack=pack,
+        baseline=baseline,
+        step_starts=[start for start, _ in log.steps],
+    )
     blocks = _select_blocks(log, scored, settings)
     keys = sorted((k for b in blocks for k in b.keys), key=lambda k: -k.score)
     category, confidence = _category(keys)
@@ -112,23 +121,39 @@ def _select_blocks(
         after = max(settings.context_lines, line.context_after)
         start, end = _clip(log, line.number - before, line.number + after)
         target = next((b for b in blocks if b.touches(start, end)), None)
-        if target is None:
-            if len(blocks) >= limit * 2:
+        if target is not None:
+            if max(end, target.end) - min(start, target.start) + 1 <= MAX_BLOCK_LINES:
+                target.start, target.end = min(start, target.start), max(end, target.end)
+                target.keys.append(line)
                 continue
-            blocks.append(_Block(start, end, line))
+            if target.start <= line.number <= target.end:
+                target.keys.append(line)
+                continue
+            # too long to merge: the part of the window beside the block becomes its own
+            if line.number > target.end:
+                start = target.end + 1
+            else:
+                end = target.start - 1
+            if any(b.touches(start, end) and b is not target for b in blocks):
+                continue
+        if len(blocks) >= limit * 2:
             continue
-        if max(end, target.end) - min(start, target.start) + 1 > MAX_BLOCK_LINES:
-            continue
-        target.start, target.end = min(start, target.start), max(end, target.end)
-        target.keys.append(line)
+        blocks.append(_Block(start, end, line))
     blocks.sort(key=lambda b: -b.score)
     chosen: list[_Block] = []
+    shown_templates: set[str] = set()
     shown = 0
-    for block in blocks[:limit]:
+    for block in blocks:
+        if len(chosen) >= limit:
+            break
         size = block.end - block.start + 1
         if chosen and shown + size > MAX_EVIDENCE_LINES:
             continue
+        templates = {k.template for k in block.keys}
+        if chosen and templates <= shown_templates:
+            continue
         chosen.append(block)
+        shown_templates |= templates
         shown += size
     return chosen
 
@@ -184,7 +209,9 @@ def _category(keys: list[ScoredLine]) -> tuple[Category, float]:
 
 def _signature_lines(keys: list[ScoredLine]) -> list[ScoredLine]:
     """Key lines by rule strength and text only (stable across runs); exit codes last."""
-    useful = [k for k in keys if not any(h.rule.id == "exit-code" for h in k.hits)] or keys
+    useful = [
+        k for k in keys if not any(h.rule.anchor or h.rule.id == "exit-code" for h in k.hits)
+    ] or keys
     return sorted(useful, key=lambda k: (-round(k.rule_weight, 3), not k.specific, k.template))
 
 
