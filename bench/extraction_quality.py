@@ -38,7 +38,7 @@ SETTINGS = AnalysisSettings()
 KEYWORD = re.compile(r"error|fail|exception", re.IGNORECASE)
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 Extractor = Callable[[Path, Path | None], list[set[int]]]
-JOBS = os.cpu_count() or 1
+Blocks = list[set[int]] | None  # None: the log could not be parsed
 
 
 def ours(path: Path, baseline_path: Path | None) -> list[set[int]]:
@@ -89,22 +89,24 @@ def chunk_lines(raw: str, chunk: str) -> set[int] | None:
     return None
 
 
-def _safe(extractor: Extractor, path: Path, baseline: Path | None) -> list[set[int]] | None:
-    """The extractor's blocks, or None when the log could not be parsed."""
+def _safe(extractor: Extractor, path: Path, baseline: Path | None) -> Blocks:
     try:
         return extractor(path, baseline)
     except LogParseError:
         return None
 
 
-def _run_all(extractor: Extractor, jobs: list[tuple[Path, Path | None]]) -> list:
-    if JOBS <= 1 or len(jobs) < 2:
-        return [_safe(extractor, path, base) for path, base in jobs]
-    with ProcessPoolExecutor(JOBS) as pool:
-        return list(pool.map(_safe, [extractor] * len(jobs), *zip(*jobs, strict=True), chunksize=4))
+def _run_all(extractor: Extractor, logs: list[tuple[Path, Path | None]], jobs: int) -> list[Blocks]:
+    """The extractor over (log, baseline) pairs, in `jobs` processes, results in order."""
+    if jobs <= 1 or len(logs) < 2:
+        return [_safe(extractor, path, base) for path, base in logs]
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(_safe, [extractor] * len(logs), *zip(*logs, strict=True), chunksize=4))
 
 
-def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[str, float]:
+def logchunks(
+    eval_dir: Path, extractor: Extractor, limit: int | None, jobs: int
+) -> dict[str, float]:
     rows = [json.loads(line) for line in (eval_dir / "labels.jsonl").open()]
     cases: list[tuple[Path, set[int]]] = []
     for row in rows[:limit]:
@@ -113,7 +115,7 @@ def logchunks(eval_dir: Path, extractor: Extractor, limit: int | None) -> dict[s
         wanted = chunk_lines(raw, row["chunk"])
         if wanted is not None:
             cases.append((path, wanted))
-    results = _run_all(extractor, [(path, None) for path, _ in cases])
+    results = _run_all(extractor, [(path, None) for path, _ in cases], jobs)
     hit = full = first_hit = errors = 0
     sizes: list[int] = []
     for (_, wanted), blocks in zip(cases, results, strict=True):
@@ -171,13 +173,13 @@ def groundtruth(path: Path) -> list[tuple[int, int]]:
     return ranges
 
 
-def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool) -> dict[str, float]:
+def cidiff(eval_dir: Path, extractor: Extractor, use_baseline: bool, jobs: int) -> dict[str, float]:
     gt_lines = gt_found = ranges = ranges_hit = shown_total = lines_total = 0
     shares: list[float] = []
     recalls: list[float] = []
     case_dirs = sorted(p.parent for p in eval_dir.rglob("groundtruth"))
-    jobs = [(d / "fail.log", d / "pass.log" if use_baseline else None) for d in case_dirs]
-    for case_dir, result in zip(case_dirs, _run_all(extractor, jobs), strict=True):
+    logs = [(d / "fail.log", d / "pass.log" if use_baseline else None) for d in case_dirs]
+    for case_dir, result in zip(case_dirs, _run_all(extractor, logs, jobs), strict=True):
         fail = case_dir / "fail.log"
         blocks = result or []
         shown = set().union(*blocks) if blocks else set()
@@ -214,34 +216,33 @@ def _fmt(name: str, figures: dict[str, float]) -> str:
 
 
 def main() -> None:
-    global JOBS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=Path(__file__).parents[2] / "shared/eval")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", choices=["logchunks", "cidiff"], default=None)
-    parser.add_argument("--jobs", type=int, default=JOBS, help="processes (default: cores)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     args = parser.parse_args()
-    JOBS = max(1, args.jobs)
+    jobs = max(1, args.jobs)
     started = time.perf_counter()
     if args.only != "cidiff":
-        run_logchunks(args.eval_dir, args.limit)
+        run_logchunks(args.eval_dir, args.limit, jobs)
     if args.only != "logchunks":
-        run_cidiff(args.eval_dir)
+        run_cidiff(args.eval_dir, jobs)
     print(f"({time.perf_counter() - started:.1f}s)")
 
 
-def run_logchunks(eval_dir: Path, limit: int | None) -> None:
+def run_logchunks(eval_dir: Path, limit: int | None, jobs: int) -> None:
     print("LogChunks (logchunks-dev): targets chunk covered >= 0.90, median evidence <= 30 lines")
     for name, extractor in (("workflowai", ours), ("keyword-baseline", keyword)):
-        print(_fmt(name, logchunks(eval_dir / "logchunks-dev", extractor, limit)))
+        print(_fmt(name, logchunks(eval_dir / "logchunks-dev", extractor, limit, jobs)))
 
 
-def run_cidiff(eval_dir: Path) -> None:
+def run_cidiff(eval_dir: Path, jobs: int) -> None:
     print("CiDiff (cidiff-dev): targets error-line recall >= 0.90, shown share <= 0.05")
     cases = eval_dir / "cidiff-dev"
-    print(_fmt("workflowai", cidiff(cases, ours, use_baseline=False)))
-    print(_fmt("workflowai+baseline", cidiff(cases, ours, use_baseline=True)))
-    print(_fmt("keyword-baseline", cidiff(cases, keyword, use_baseline=False)))
+    print(_fmt("workflowai", cidiff(cases, ours, use_baseline=False, jobs=jobs)))
+    print(_fmt("workflowai+baseline", cidiff(cases, ours, use_baseline=True, jobs=jobs)))
+    print(_fmt("keyword-baseline", cidiff(cases, keyword, use_baseline=False, jobs=jobs)))
 
 
 if __name__ == "__main__":

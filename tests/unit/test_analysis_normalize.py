@@ -9,6 +9,7 @@ import pytest
 
 from workflowai.analysis.linetext import clean_line, collapse_carriage_returns
 from workflowai.analysis.normalize import read_log
+from workflowai.analysis.redact import Redactor
 from workflowai.errors import LogParseError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
@@ -95,6 +96,34 @@ def test_analysis_read_log_gitlab_sections_name_steps() -> None:
     log = read_log(FIXTURES / "gitlab_go_test.log", max_bytes=BIG)
     fail = log.get(7)
     assert fail is not None and fail.step == 'Executing "step_script" stage of the job script'
+
+
+def test_analysis_read_log_travis_commands_open_steps() -> None:
+    raw = (
+        "travis_fold:start:install\r\x1b[0K$ pip install -e .\nInstalled\n"
+        "travis_fold:end:install\r\x1b[0K$ pytest -q\n1 failed\n"
+        'The command "pytest -q" exited with 1.\n'
+    )
+    log = read_log(raw, max_bytes=BIG)
+    assert log.steps == [(1, "pip install -e ."), (3, "pytest -q")]
+    fail = log.get(4)
+    assert fail is not None and fail.step == "pytest -q"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '##[group]Run curl -H "Authorization: Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789" x\n'
+        "error: boom\n",
+        "travis_fold:start:x\r\x1b[0K$ ./deploy --password=hunter2hunter2\nerror: boom\n",
+    ],
+    ids=["github-group", "travis-command"],
+)
+def test_analysis_read_log_step_names_are_redacted(raw: str) -> None:
+    log = read_log(raw, max_bytes=BIG, redactor=Redactor())
+    names = [name for _, name in log.steps] + [line.step or "" for line in log.lines.values()]
+    assert names and all("[REDACTED:" in name for name in names), names
+    assert not any("ghp_" in name or "hunter2" in name for name in names)
 
 
 def test_analysis_read_log_invalid_utf8_is_replaced() -> None:

@@ -13,8 +13,9 @@ Choices, for logs of hundreds of MB:
   Non-seekable streams are spooled to a temporary file first so the tail can be found.
 - Structural markers (GitHub `##[group]`/`::group::`, GitLab `section_start/end`, Jenkins
   `[Pipeline]` stage lines, Travis folds) are hidden: counted, never shown; the step they
-  open is recorded for every following line. A Travis `$ cmd` echo line stays visible and
-  opens a step too: each command of Travis's script phase runs outside any fold.
+  open is recorded (redacted, like every line) for every following line. A Travis `$ cmd`
+  echo line stays visible and opens a step too: each command of Travis's script phase runs
+  outside any fold.
 """
 
 from __future__ import annotations
@@ -295,20 +296,20 @@ def read_log(
             cleaned = clean_line(raw.decode("utf-8", errors="replace"))
             if cleaned.provider and (provider is None or provider == "timestamped"):
                 provider = cleaned.provider
-            if cleaned.step_start:
-                step = cleaned.step_start[:200]
+            text = cleaned.text
+            if redactor is not None and text:
+                text = redactor.redact_line(text)
+            step_name = cleaned.step_start
+            if provider == "travis" and text.startswith("$ "):
+                step_name = text[2:]  # Travis echoes each command as `$ cmd`: a step of its own
+            elif step_name and redactor is not None:
+                step_name = redactor.redact_line(step_name)  # `Run curl -H "Bearer ..."`
+            if step_name:
+                step = step_name[:200]
                 if len(steps) < 10_000:
                     steps.append((number, step))
             if cleaned.hidden:
                 continue
-            text = cleaned.text
-            if redactor is not None:
-                text = redactor.redact_line(text)
-            if provider == "travis" and text.startswith("$ "):
-                # Travis echoes each command of a phase as `$ cmd`: its output is a step
-                step = text[2:202]
-                if len(steps) < 10_000:
-                    steps.append((number, step))
             candidate = is_candidate(text)
             line = Line(number, text, step, candidate)
             tail.append(line)

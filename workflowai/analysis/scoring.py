@@ -99,7 +99,7 @@ def score_lines(
         )
     repeats = Counter(line.template for line in scored)
     anchor = next((ln.number for ln in scored if any(h.rule.anchor for h in ln.hits)), None)
-    step_start = max((n for n in step_starts if anchor is not None and n <= anchor), default=1)
+    step_start = 1 if anchor is None else max((n for n in step_starts if n <= anchor), default=1)
     span = max(total_lines, 1)
     seen_kinds: set[tuple[str, str]] = set()
     for line in scored:
