@@ -27,6 +27,8 @@ MAX_EVIDENCE_LINES = 30
 MAX_BLOCK_LINES = 16
 # key lines below this share of the best score are not worth a block of their own
 RELATIVE_FLOOR = 0.45
+# weaker key lines still fill budget the strong ones leave unused
+FILL_FLOOR = 0.2
 _EXIT_GROUPS = ("code", "code2", "code3", "code4", "code5", "code6", "code7", "exit", "exit_code")
 
 
@@ -50,17 +52,44 @@ class Signals(BaseModel):
 
 
 class _Block:
-    def __init__(self, start: int, end: int, key: ScoredLine) -> None:
+    """A window of the log around one or more key lines; each key keeps its own window."""
+
+    def __init__(self, start: int, end: int, key: ScoredLine, *, primary: bool) -> None:
         self.start, self.end = start, end
         self.keys: list[ScoredLine] = [key]
+        self.windows: dict[int, tuple[int, int]] = {key.number: (start, end)}
+        self.primary = primary  # grown from a key line above the relative floor
+
+    def add(self, key: ScoredLine, start: int, end: int) -> None:
+        self.keys.append(key)
+        self.windows[key.number] = (max(start, self.start), min(end, self.end))
 
     @property
     def score(self) -> float:
-        scores = sorted((k.score for k in self.keys), reverse=True)
-        return scores[0] + 0.15 * sum(scores[1:5])
+        return _score(self.keys)
 
     def touches(self, start: int, end: int) -> bool:
         return start <= self.end + 1 and end >= self.start - 1
+
+    def without(self, shown_templates: set[str]) -> _Block | None:
+        """This block cut down to its key lines whose templates are not shown yet, or None."""
+        fresh = [k for k in self.keys if k.template not in shown_templates]
+        if not fresh:
+            return None
+        if len(fresh) == len(self.keys):
+            return self
+        start = min(self.windows[k.number][0] for k in fresh)
+        end = max(self.windows[k.number][1] for k in fresh)
+        trimmed = _Block(start, end, fresh[0], primary=self.primary)
+        trimmed.windows = {k.number: self.windows[k.number] for k in fresh}
+        trimmed.keys = fresh
+        return trimmed
+
+
+def _score(keys: list[ScoredLine]) -> float:
+    """The best key line, plus a little for each of the next four."""
+    scores = sorted((k.score for k in keys), reverse=True)
+    return scores[0] + 0.15 * sum(scores[1:5])
 
 
 def extract_signals(
@@ -108,54 +137,79 @@ def extract_signals(
 def _select_blocks(
     log: NormalizedLog, scored: list[ScoredLine], settings: AnalysisSettings
 ) -> list[_Block]:
+    """Blocks around the strongest key lines, chosen greedily within the line budget.
+
+    Key lines above `RELATIVE_FLOOR` of the best score grow the primary blocks; weaker ones
+    (down to `FILL_FLOOR`) grow fill blocks that are shown only when the primary ones leave
+    budget unused, after them. Each pick takes the block whose not-yet-shown key lines score
+    best, cut down to those lines: a block that mostly repeats what is shown costs only the
+    lines of what it adds.
+    """
     if not scored:
         return []
     ranked = sorted(scored, key=lambda s: (-s.score, -s.number))
     floor = ranked[0].score * RELATIVE_FLOOR
-    blocks: list[_Block] = []
     limit = settings.max_evidence_blocks
+    blocks: list[_Block] = []
     for line in ranked[:400]:
-        if line.score < floor:
+        if line.score < FILL_FLOOR:
             break
-        before = max(settings.context_lines, line.context_before)
-        after = max(settings.context_lines, line.context_after)
-        start, end = _clip(log, line.number - before, line.number + after)
-        target = next((b for b in blocks if b.touches(start, end)), None)
-        if target is not None:
-            if max(end, target.end) - min(start, target.start) + 1 <= MAX_BLOCK_LINES:
-                target.start, target.end = min(start, target.start), max(end, target.end)
-                target.keys.append(line)
-                continue
-            if target.start <= line.number <= target.end:
-                target.keys.append(line)
-                continue
-            # too long to merge: the part of the window beside the block becomes its own
-            if line.number > target.end:
-                start = target.end + 1
-            else:
-                end = target.start - 1
-            if any(b.touches(start, end) and b is not target for b in blocks):
-                continue
-        if len(blocks) >= limit * 2:
-            continue
-        blocks.append(_Block(start, end, line))
-    blocks.sort(key=lambda b: -b.score)
+        _place(log, blocks, line, settings, primary=line.score >= floor, cap=limit * 3)
     chosen: list[_Block] = []
     shown_templates: set[str] = set()
     shown = 0
-    for block in blocks:
-        if len(chosen) >= limit:
+    pool = blocks
+    while pool and len(chosen) < limit:
+        candidates = [c for c in (b.without(shown_templates) for b in pool) if c is not None]
+        fitting = [
+            c
+            for c in candidates
+            if not chosen or shown + c.end - c.start + 1 <= MAX_EVIDENCE_LINES
+        ]
+        if not fitting:
             break
-        size = block.end - block.start + 1
-        if chosen and shown + size > MAX_EVIDENCE_LINES:
-            continue
-        templates = {k.template for k in block.keys}
-        if chosen and templates <= shown_templates:
-            continue
-        chosen.append(block)
-        shown_templates |= templates
-        shown += size
+        best = max(fitting, key=lambda c: (c.primary, c.score))
+        chosen.append(best)
+        shown_templates |= {k.template for k in best.keys}
+        shown += best.end - best.start + 1
+        pool = [b for b in pool if not (b.start <= best.end and b.end >= best.start)]
+    chosen.sort(key=lambda b: (not b.primary, -b.score))
     return chosen
+
+
+def _place(
+    log: NormalizedLog,
+    blocks: list[_Block],
+    line: ScoredLine,
+    settings: AnalysisSettings,
+    *,
+    primary: bool,
+    cap: int,
+) -> None:
+    """Merge `line`'s context window into a block it touches, or open a block of its own."""
+    before = max(settings.context_lines, line.context_before)
+    after = max(settings.context_lines, line.context_after)
+    start, end = _clip(log, line.number - before, line.number + after)
+    target = next((b for b in blocks if b.touches(start, end)), None)
+    if target is not None:
+        # a weak line never grows a primary block: it only joins one that already shows it
+        grow = primary or not target.primary
+        if grow and max(end, target.end) - min(start, target.start) + 1 <= MAX_BLOCK_LINES:
+            target.start, target.end = min(start, target.start), max(end, target.end)
+            target.add(line, start, end)
+            return
+        if target.start <= line.number <= target.end:
+            target.add(line, start, end)
+            return
+        # too long to merge: the part of the window beside the block becomes its own
+        if line.number > target.end:
+            start = target.end + 1
+        else:
+            end = target.start - 1
+        if any(b.touches(start, end) and b is not target for b in blocks):
+            return
+    if len(blocks) < cap:
+        blocks.append(_Block(start, end, line, primary=primary))
 
 
 def _clip(log: NormalizedLog, start: int, end: int) -> tuple[int, int]:
