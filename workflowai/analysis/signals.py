@@ -162,9 +162,7 @@ def _select_blocks(
     while pool and len(chosen) < limit:
         candidates = [c for c in (b.without(shown_templates) for b in pool) if c is not None]
         fitting = [
-            c
-            for c in candidates
-            if not chosen or shown + c.end - c.start + 1 <= MAX_EVIDENCE_LINES
+            c for c in candidates if not chosen or shown + c.end - c.start + 1 <= MAX_EVIDENCE_LINES
         ]
         if not fitting:
             break
