@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from workflowai.analysis.normalize import looks_like_candidate
 from workflowai.analysis.report import Category
 from workflowai.analysis.rules import RulePack, default_pack, load_rules
 from workflowai.errors import ConfigError
@@ -92,6 +93,28 @@ FAMILIES = [
     ),
     ("Failure:", "minitest-failure", "test"),
     ("    [-] returns the parsed config 31ms", "pester-failed", "test"),
+    ("    [-] Get-Config returns defaults", "pester-failed", "test"),
+    ("t/02-parse.t ... Dubious, test returned 1 (wstat 256, 0x100)", "perl-harness-failed", "test"),
+    ("Failed 2/14 subtests", "perl-harness-failed", "test"),
+    ("Result: FAIL", "perl-harness-failed", "test"),
+    ("rebar_deps_SUITE:update_deps failed on line 87", "erlang-ct-failed", "test"),
+    ("Running the tests in 'tests/testthat.R' failed.", "r-check-failed", "test"),
+    ("* checking tests ... ERROR", "r-check-failed", "test"),
+    ("1. Failure: parse handles NA (@test-parse.R#12) ", "r-check-failed", "test"),
+    ("FAIL: test-suite-utf8", "autotools-test-failed", "test"),
+    ("** TEST FAILED **", "xcodebuild-test-failed", "test"),
+    ("test_roundtrip ......................... FAILED", "status-column-failed", "test"),
+    (
+        "lib/app.rb:12:5: C: Style/StringLiterals: Prefer single-quoted strings.",
+        "rubocop-offense",
+        "compile",
+    ),
+    ("TSError: ⨯ Unable to compile TypeScript:", "ts-node-compile", "compile"),  # noqa: RUF001 - ts-node prints this glyph
+    (
+        '│   on main.tf line 12, in resource "aws_s3_bucket" "logs":',
+        "terraform-location",
+        "configuration",
+    ),
     ("##[error]Process completed with exit code 2.", "ci-step-failed", "unknown"),
     ('The command "npm test" exited with 1.', "ci-step-failed", "unknown"),
     ("ERROR: script returned exit code 2", "ci-step-failed", "unknown"),
@@ -121,10 +144,23 @@ def test_rules_each_family_matches_its_tool_output(line: str, rule_id: str, cate
         "Collecting flake8==3.7.9 (from -r requirements.txt (line 4))",
         'The command "npm run build" exited with 0.',
         "Process completed with exit code 0.",
+        "t/02-parse.t ...... ok",
+        "All tests successful.",
+        "Result: PASS",
+        "PASS: test-suite-utf8",
+        "test_roundtrip ......................... ok",
+        "* checking tests ... OK",
+        "Running the tests in 'tests/testthat.R' passed.",
     ],
 )
 def test_rules_routine_lines_match_nothing(line: str) -> None:
     assert default_pack().match(line) == []
+
+
+@pytest.mark.parametrize("line", [f[0] for f in FAMILIES], ids=[f[1] for f in FAMILIES])
+def test_rules_family_lines_pass_the_reader_prefilter(line: str) -> None:
+    # the reader keeps only prefiltered lines (and the log's tail) for the rules to see
+    assert looks_like_candidate(line), f"the prefilter would drop {line!r}"
 
 
 def test_rules_pack_has_unique_ids_and_every_family() -> None:
