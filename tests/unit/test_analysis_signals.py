@@ -275,3 +275,30 @@ def test_signals_warning_level_lines_rank_below_errors() -> None:
     )
     signals = _signals(log)
     assert signals.blocks[0].key_lines == [22]
+
+
+def test_signals_reprinted_failure_is_shown_where_it_first_happened() -> None:
+    check = [
+        "* checking tests ...",
+        "  Running 'testthat.R'",
+        " ERROR",
+        "Running the tests in 'tests/testthat.R' failed.",
+        "  1. Failure: parse keeps NA (@test-parse.R#12)",
+        "  Error: testthat unit tests failed",
+        "  Execution halted",
+    ]
+    log = (
+        "\n".join(f"* checking part {i} ... OK" for i in range(30))
+        + "\n"
+        + "\n".join(check)
+        + "\n"
+        + "\n".join(f"installing file {i}" for i in range(60))
+        + "\n$ cat pkg.Rcheck/00check.log\n"
+        + "\n".join(check)
+        + "\nStatus: 1 ERROR\n"
+    )
+    signals = _signals(log)
+    first = signals.blocks[0]
+    # the original output (lines 31-37) wins over the later copy (lines 99-105)
+    assert first.start_line <= 34 <= first.end_line, first
+    assert all(102 not in block.key_lines for block in signals.blocks), signals.blocks

@@ -11,7 +11,11 @@ strongest rule weight (plus a little for corroborating rules), then:
   its full score: tools print the root cause first, then cascades and end-of-run summaries;
 - generic hits on warning-level lines count less (a warning did not fail the job);
 - lines whose masked template also occurs in a passing run (baseline) are pushed down hard;
-- templates repeated many times in this log are damped (noise such as retried downloads).
+- templates repeated many times in this log are damped (noise such as retried downloads);
+- a line printed again later in the same region (a log file cat'd after the failure, a runner
+  that echoes its failures at the end) is a reprint: the first occurrence takes the best score
+  of its copies and the copies keep at most `REPRINT_FACTOR` of it, so evidence is shown where
+  the tool printed it, in its original context.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ EARLIER_STEP_FACTOR = 0.75  # a step before the failing one (plus up to 0.05 by 
 AFTER_ANCHOR_FACTOR = 0.45  # after the CI runner said the step failed
 REPEAT_KIND_FACTOR = 0.85  # the second and later line of one kind of evidence in a region
 WARNING_FACTOR = 0.6  # a generic hit on a warning-level line
+REPRINT_FACTOR = 0.9  # a later copy of a line, against its first occurrence in the region
 _WARNING_LEVEL = re.compile(r"^\W{0,3}(?:warn(?:ing)?\b|W: )", re.IGNORECASE)
 # a generic hit on a line that reports success ("0 failures") is no evidence
 _ZERO_FAILURES = re.compile(
@@ -102,6 +107,7 @@ def score_lines(
     step_start = 1 if anchor is None else max((n for n in step_starts if n <= anchor), default=1)
     span = max(total_lines, 1)
     seen_kinds: set[tuple[str, str]] = set()
+    copies: dict[tuple[str, str], list[ScoredLine]] = {}
     for line in scored:
         relative = line.number / span
         if anchor is None:
@@ -123,6 +129,14 @@ def score_lines(
             line.score *= BASELINE_FACTOR
         if repeats[line.template] > 3:
             line.score /= 1 + 0.25 * math.log(repeats[line.template] / 3)
+        if repeats[line.template] > 1:
+            copies.setdefault((region, line.template), []).append(line)
+    for group in copies.values():
+        if len(group) > 1:
+            best = max(line.score for line in group)
+            group[0].score = best
+            for line in group[1:]:
+                line.score = min(line.score, best * REPRINT_FACTOR)
     return scored
 
 
