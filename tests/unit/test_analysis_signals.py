@@ -302,3 +302,37 @@ def test_signals_reprinted_failure_is_shown_where_it_first_happened() -> None:
     # the original output (lines 31-37) wins over the later copy (lines 99-105)
     assert first.start_line <= 34 <= first.end_line, first
     assert all(102 not in block.key_lines for block in signals.blocks), signals.blocks
+
+
+def test_signals_long_failure_list_is_shown_through_to_its_end() -> None:
+    # A go test failure list longer than one block: the key lines past the first block's cap
+    # open a second window that overlaps it. That window keeps the part beside the chosen
+    # block instead of being dropped, so the list is shown to its end rather than spending
+    # the budget on the routine lines around the runner's final exit code.
+    cases = ["with_hostname", "no_hostname", "org_and_env", "invalid_workspace", "env_tag"]
+    cases += ["workspace_env", "no_tag", "all_env", "no_org", "token_only", "bad_host"]
+    failures = ["--- FAIL: TestCloud_configWithEnvVars (0.00s)"]
+    for case in cases:
+        failures.append(f"    --- FAIL: TestCloud_configWithEnvVars/{case} (0.00s)")
+        failures.append("        testing.go:192: missing API token")
+    failures.append("FAIL\tgithub.com/hashicorp/terraform/internal/cloud\t0.412s")
+    log = (
+        "\n".join(
+            f"ok  \tgithub.com/hashicorp/terraform/internal/pkg{i}\t0.0{i % 9}s" for i in range(40)
+        )
+        + "\n"
+        + "\n".join(failures)
+        + "\n"
+        + "\n".join(
+            f"?   \tgithub.com/hashicorp/terraform/tools/tool{i}\t[no test files]"
+            for i in range(40)
+        )
+        + "\nFAIL\n##[error]Process completed with exit code 1.\n"
+    )
+    first, last = 41, 41 + len(failures) - 1
+    signals = _signals(log)
+    shown = {line.number for block in signals.blocks for line in block.lines}
+    fail_lines = {n for n in range(first, last + 1) if "--- FAIL" in log.splitlines()[n - 1]}
+    assert len(fail_lines) == 12
+    assert fail_lines <= shown, sorted(fail_lines - shown)
+    assert sum(len(block.lines) for block in signals.blocks) <= MAX_EVIDENCE_LINES

@@ -7,6 +7,8 @@ that would make a block longer opens a block of its own beside it), ranks the bl
 the best `settings.max_evidence_blocks` within a budget of `MAX_EVIDENCE_LINES` shown lines.
 A block whose key lines all repeat (by masked template) what a better block shows is skipped:
 the same error printed again is no new evidence, and the budget goes to something else.
+A block that overlaps a chosen one keeps the part beside it, so a failure list longer than
+one block is shown on to its end.
 """
 
 from __future__ import annotations
@@ -84,6 +86,37 @@ class _Block:
         trimmed.windows = {k.number: self.windows[k.number] for k in fresh}
         trimmed.keys = fresh
         return trimmed
+
+    def outside(self, lo: int, hi: int) -> list[_Block]:
+        """The parts of this block beside lines `lo`-`hi` (a chosen block): its key lines
+        there, their windows cut at the chosen block; none, one or two blocks."""
+        parts: list[_Block] = []
+        for side in (
+            [k for k in self.keys if k.number < lo],
+            [k for k in self.keys if k.number > hi],
+        ):
+            if not side:
+                continue
+            windows = {
+                k.number: (
+                    self.windows[k.number][0]
+                    if k.number < lo
+                    else max(self.windows[k.number][0], hi + 1),
+                    min(self.windows[k.number][1], lo - 1)
+                    if k.number < lo
+                    else self.windows[k.number][1],
+                )
+                for k in side
+            }
+            part = _Block(
+                min(w[0] for w in windows.values()),
+                max(w[1] for w in windows.values()),
+                side[0],
+                primary=self.primary,
+            )
+            part.keys, part.windows = side, windows
+            parts.append(part)
+        return parts
 
 
 def _score(keys: list[ScoredLine]) -> float:
@@ -170,7 +203,16 @@ def _select_blocks(
         chosen.append(best)
         shown_templates |= {k.template for k in best.keys}
         shown += best.end - best.start + 1
-        pool = [b for b in pool if not (b.start <= best.end and b.end >= best.start)]
+        # a block that overlaps the chosen one keeps what lies beside it
+        pool = [
+            part
+            for b in pool
+            for part in (
+                b.outside(best.start, best.end)
+                if b.start <= best.end and b.end >= best.start
+                else [b]
+            )
+        ]
     chosen.sort(key=lambda b: (not b.primary, -b.score))
     return chosen
 
