@@ -56,6 +56,11 @@ FAMILIES = [
         "dependency",
     ),
     ("verifying github.com/a/b@v1.2.3: checksum mismatch", "go-mod", "dependency"),
+    (
+        "go: github.com/a/b@v1.2.3: reading https://proxy.golang.org/a/b/@v/v1.2.3.mod: 410 Gone",
+        "go-mod",
+        "dependency",
+    ),
     ('Bundler could not find compatible versions for gem "rails":', "bundler", "dependency"),
     ("E: Unable to locate package libfoo-dev", "apt-failure", "dependency"),
     (
@@ -140,6 +145,9 @@ def test_rules_each_family_matches_its_tool_output(line: str, rule_id: str, cate
         "  Downloading requests-2.31.0-py3-none-any.whl (62 kB)",
         "[INFO] BUILD SUCCESS",
         "ok  \tgithub.com/a/b\t0.012s",
+        # a pseudo-version's timestamp holds "410" and "404" but no HTTP status
+        "go: downloading golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1",
+        "go: downloading gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7",
         "Step 3/7 : RUN make",
         "Collecting flake8==3.7.9 (from -r requirements.txt (line 4))",
         'The command "npm run build" exited with 0.',

@@ -42,6 +42,7 @@ CANDIDATE_KEYWORDS: tuple[str, ...] = (
     ".tf line",
     "401",
     "403",
+    "410 gone",
     ": c: ",
     ": w: ",
     "[-] ",
