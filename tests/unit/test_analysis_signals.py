@@ -336,3 +336,39 @@ def test_signals_long_failure_list_is_shown_through_to_its_end() -> None:
     assert len(fail_lines) == 12
     assert fail_lines <= shown, sorted(fail_lines - shown)
     assert sum(len(block.lines) for block in signals.blocks) <= MAX_EVIDENCE_LINES
+
+
+def test_signals_nearby_blocks_are_joined_into_one_excerpt() -> None:
+    # BuildKit prints the failing step's error, the other steps' cancellation and the
+    # Dockerfile excerpt, then the final error: two key lines 16 lines apart whose context
+    # windows leave a few lines between them. Those lines are shown: one excerpt, no hole.
+    log = "\n".join(
+        [f"#{i} [internal] load metadata for docker.io/library/alpine:3.{i}" for i in range(20)]
+        + [
+            "#6 [2/3] RUN apk add --no-cache git openssh",
+            "#6 ERROR: failed to copy: httpReadSeeker: failed open: could not fetch content descriptor sha256:df9b (application/vnd.docker.image.rootfs.diff.tar.gzip) from remote: not found",
+            "",
+            "#7 [internal] load build context",
+            "#7 transferring context: 4.33MB 0.2s done",
+            "#7 CANCELED",
+            "------",
+            " > [2/3] RUN apk add --no-cache git openssh:",
+            "------",
+            "build-Dockerfile:32",
+            "--------------------",
+            "  31 |     ",
+            "  32 | >>> RUN apk add --no-cache git openssh",
+            "  33 |     ",
+            "--------------------",
+            "error: failed to solve: failed to compute cache key: failed to copy: httpReadSeeker: failed open: not found",
+            "##[error]Process completed with exit code 1.",
+        ]
+    )
+    signals = _signals(log)
+    lines = log.splitlines()
+    first = 1 + lines.index(next(line for line in lines if line.startswith("#6 ERROR")))
+    last = 1 + lines.index(
+        next(line for line in lines if line.startswith("error: failed to solve"))
+    )
+    spanning = [b for b in signals.blocks if b.start_line <= first and last <= b.end_line]
+    assert spanning, [(b.start_line, b.end_line) for b in signals.blocks]

@@ -8,7 +8,8 @@ the best `settings.max_evidence_blocks` within a budget of `MAX_EVIDENCE_LINES` 
 A block whose key lines all repeat (by masked template) what a better block shows is skipped:
 the same error printed again is no new evidence, and the budget goes to something else.
 A block that overlaps a chosen one keeps the part beside it, so a failure list longer than
-one block is shown on to its end.
+one block is shown on to its end. Chosen blocks at most `BRIDGE_GAP` lines apart are joined
+while the budget allows: one excerpt with the lines between reads better than two fragments.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ MAX_BLOCK_LINES = 16
 RELATIVE_FLOOR = 0.45
 # weaker key lines still fill budget the strong ones leave unused
 FILL_FLOOR = 0.2
+# chosen blocks at most this many lines apart are joined, budget allowing
+BRIDGE_GAP = 6
 _EXIT_GROUPS = ("code", "code2", "code3", "code4", "code5", "code6", "code7", "exit", "exit_code")
 
 
@@ -86,6 +89,18 @@ class _Block:
         trimmed.windows = {k.number: self.windows[k.number] for k in fresh}
         trimmed.keys = fresh
         return trimmed
+
+    def joined(self, other: _Block) -> _Block:
+        """One block spanning this one, `other` and the lines between them."""
+        both = _Block(
+            min(self.start, other.start),
+            max(self.end, other.end),
+            self.keys[0],
+            primary=self.primary or other.primary,
+        )
+        both.keys = self.keys + other.keys
+        both.windows = {**self.windows, **other.windows}
+        return both
 
     def outside(self, lo: int, hi: int) -> list[_Block]:
         """The parts of this block beside lines `lo`-`hi` (a chosen block): its key lines
@@ -213,8 +228,24 @@ def _select_blocks(
                 else [b]
             )
         ]
+    chosen = _bridge(chosen, MAX_EVIDENCE_LINES - shown)
     chosen.sort(key=lambda b: (not b.primary, -b.score))
     return chosen
+
+
+def _bridge(blocks: list[_Block], spare: int) -> list[_Block]:
+    """Join blocks a few lines apart into one excerpt while the budget has lines to spare:
+    the lines between two pieces of one failure read better than a hole."""
+    merged: list[_Block] = []
+    for block in sorted(blocks, key=lambda b: b.start):
+        if merged:
+            gap = block.start - merged[-1].end - 1
+            if gap <= BRIDGE_GAP and gap <= spare:
+                merged[-1] = merged[-1].joined(block)
+                spare -= gap
+                continue
+        merged.append(block)
+    return merged
 
 
 def _place(
