@@ -9,7 +9,8 @@ lines the evidence shows, without and with the case's pass.log as baseline.
 Both sets are also measured for a keyword baseline (every line matching error|fail|exception).
 CiDiff also gets an oracle row: an extractor that knows the ground truth and shows its lines,
 in log order, up to 5% of the log. It is the best recall any extractor can reach within the
-5% share, on these labels; `--per-case` prints each case's figures.
+5% share, on these labels; a second oracle row also holds it to the report's evidence budget
+(30 lines). `--per-case` prints each case's figures.
 
     .venv/bin/python bench/extraction_quality.py [--eval-dir ../shared/eval] [--limit N]
         [--only logchunks|cidiff] [--jobs N] [--per-case]
@@ -32,7 +33,7 @@ from pathlib import Path
 from workflowai.analysis.baseline import build_baseline
 from workflowai.analysis.normalize import NormalizedLog, read_log
 from workflowai.analysis.redact import Redactor
-from workflowai.analysis.signals import extract_signals
+from workflowai.analysis.signals import MAX_EVIDENCE_LINES, extract_signals
 from workflowai.errors import LogParseError
 from workflowai.settings import AnalysisSettings
 
@@ -58,15 +59,23 @@ def keyword(path: Path, baseline_path: Path | None) -> list[set[int]]:
     return [{n for n, line in log.lines.items() if KEYWORD.search(line.text)}]
 
 
-def oracle(path: Path, baseline_path: Path | None) -> list[set[int]]:
-    """The ground-truth error lines of a CiDiff case, in log order, capped at 5% of the log."""
+def oracle(path: Path, baseline_path: Path | None, budget: int | None = None) -> list[set[int]]:
+    """The ground-truth error lines of a CiDiff case, in log order, capped at 5% of the log
+    (and at `budget` lines when given)."""
     raw = path.read_bytes()
     cap = int(SHARE_TARGET * (raw.count(b"\n") + 1))
+    if budget is not None:
+        cap = min(cap, budget)
     mapping = line_map(raw)
     wanted: list[int] = []
     for a, b in groundtruth(path.parent / "groundtruth"):
         wanted.extend(mapping[min(k, len(mapping) - 1)] for k in range(a, b + 1))
     return [set(sorted(set(wanted))[:cap])]
+
+
+def oracle_in_budget(path: Path, baseline_path: Path | None) -> list[set[int]]:
+    """The oracle held to the evidence budget that a report shows (`MAX_EVIDENCE_LINES`)."""
+    return oracle(path, baseline_path, MAX_EVIDENCE_LINES)
 
 
 def _clean(line: str) -> str:
@@ -269,6 +278,7 @@ def run_cidiff(eval_dir: Path, jobs: int, per_case: bool) -> None:
         ("workflowai+baseline", ours, True),
         ("keyword-baseline", keyword, False),
         ("oracle@5%", oracle, False),
+        (f"oracle@5%,{MAX_EVIDENCE_LINES}lines", oracle_in_budget, False),
     ]
     for name, extractor, use_baseline in rows:
         figures = cidiff(cases, extractor, use_baseline, jobs, per_case)
