@@ -76,6 +76,20 @@ class _Block:
     def touches(self, start: int, end: int) -> bool:
         return start <= self.end + 1 and end >= self.start - 1
 
+    @classmethod
+    def of(
+        cls, keys: list[ScoredLine], windows: dict[int, tuple[int, int]], *, primary: bool
+    ) -> _Block:
+        """A block of these key lines, spanning their windows."""
+        block = cls(
+            min(w[0] for w in windows.values()),
+            max(w[1] for w in windows.values()),
+            keys[0],
+            primary=primary,
+        )
+        block.keys, block.windows = keys, windows
+        return block
+
     def without(self, shown_templates: set[str]) -> _Block | None:
         """This block cut down to its key lines whose templates are not shown yet, or None."""
         fresh = [k for k in self.keys if k.template not in shown_templates]
@@ -83,54 +97,37 @@ class _Block:
             return None
         if len(fresh) == len(self.keys):
             return self
-        start = min(self.windows[k.number][0] for k in fresh)
-        end = max(self.windows[k.number][1] for k in fresh)
-        trimmed = _Block(start, end, fresh[0], primary=self.primary)
-        trimmed.windows = {k.number: self.windows[k.number] for k in fresh}
-        trimmed.keys = fresh
-        return trimmed
+        windows = {k.number: self.windows[k.number] for k in fresh}
+        return _Block.of(fresh, windows, primary=self.primary)
 
     def joined(self, other: _Block) -> _Block:
         """One block spanning this one, `other` and the lines between them."""
-        both = _Block(
-            min(self.start, other.start),
-            max(self.end, other.end),
-            self.keys[0],
+        both = _Block.of(
+            self.keys + other.keys,
+            {**self.windows, **other.windows},
             primary=self.primary or other.primary,
         )
-        both.keys = self.keys + other.keys
-        both.windows = {**self.windows, **other.windows}
+        both.start, both.end = min(self.start, other.start), max(self.end, other.end)
         return both
 
     def outside(self, lo: int, hi: int) -> list[_Block]:
         """The parts of this block beside lines `lo`-`hi` (a chosen block): its key lines
         there, their windows cut at the chosen block; none, one or two blocks."""
+        below = [k for k in self.keys if k.number < lo]
+        above = [k for k in self.keys if k.number > hi]
         parts: list[_Block] = []
-        for side in (
-            [k for k in self.keys if k.number < lo],
-            [k for k in self.keys if k.number > hi],
-        ):
-            if not side:
-                continue
+        if below:
             windows = {
-                k.number: (
-                    self.windows[k.number][0]
-                    if k.number < lo
-                    else max(self.windows[k.number][0], hi + 1),
-                    min(self.windows[k.number][1], lo - 1)
-                    if k.number < lo
-                    else self.windows[k.number][1],
-                )
-                for k in side
+                k.number: (self.windows[k.number][0], min(self.windows[k.number][1], lo - 1))
+                for k in below
             }
-            part = _Block(
-                min(w[0] for w in windows.values()),
-                max(w[1] for w in windows.values()),
-                side[0],
-                primary=self.primary,
-            )
-            part.keys, part.windows = side, windows
-            parts.append(part)
+            parts.append(_Block.of(below, windows, primary=self.primary))
+        if above:
+            windows = {
+                k.number: (max(self.windows[k.number][0], hi + 1), self.windows[k.number][1])
+                for k in above
+            }
+            parts.append(_Block.of(above, windows, primary=self.primary))
         return parts
 
 
