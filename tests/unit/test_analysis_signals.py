@@ -372,3 +372,41 @@ def test_signals_nearby_blocks_are_joined_into_one_excerpt() -> None:
     )
     spanning = [b for b in signals.blocks if b.start_line <= first and last <= b.end_line]
     assert spanning, [(b.start_line, b.end_line) for b in signals.blocks]
+
+
+def test_signals_stack_trace_is_shown_on_to_the_project_frames() -> None:
+    # `go test` panics: the runtime's frames come first, the project's own code (where the bug
+    # is) below them, past one block's length. Spare budget follows the trace down.
+    log = "\n".join(
+        [f"ok  \tgithub.com/acme/app/internal/pkg{i}\t0.0{i}s" for i in range(10)]
+        + [
+            "--- FAIL: TestCloud_applyBasic (0.00s)",
+            "panic: value has no attribute of that name [recovered]",
+            "\tpanic: value has no attribute of that name",
+            "",
+            "goroutine 21 [running]:",
+            "testing.tRunner.func1.2({0x10cb460, 0x15cde10})",
+            "\t/opt/hostedtoolcache/go/1.18.1/x64/src/testing/testing.go:1389 +0x24e",
+            "testing.tRunner.func1()",
+            "\t/opt/hostedtoolcache/go/1.18.1/x64/src/testing/testing.go:1392 +0x39f",
+            "panic({0x10cb460, 0x15cde10})",
+            "\t/opt/hostedtoolcache/go/1.18.1/x64/src/runtime/panic.go:838 +0x207",
+            "github.com/zclconf/go-cty/cty.Value.GetAttr({{{0x15dbdf8?, 0xc00011b590?}}, {0x1128440?, 0xc0001217d0?}}, {0x12875fb, 0x6})",
+            "\t/home/runner/go/pkg/mod/github.com/zclconf/go-cty@v1.10.0/cty/value_ops.go:749 +0x305",
+            "github.com/acme/app/internal/cloud.(*Cloud).setConfigurationFields(0xc0001a6780, {{{0x15dbdf8?, 0xc00011b590?}}, {0x1128440?, 0xc0001217d0?}})",
+            "\t/home/runner/work/app/app/internal/cloud/backend.go:380 +0x205",
+            "github.com/acme/app/internal/cloud.TestCloud_applyBasic(0xc00020aea0)",
+            "\t/home/runner/work/app/app/internal/cloud/backend_apply_test.go:67 +0x4a",
+            "testing.tRunner(0xc00020aea0, 0x131edc0)",
+            "\t/opt/hostedtoolcache/go/1.18.1/x64/src/testing/testing.go:1439 +0x102",
+            "created by testing.(*T).Run",
+            "\t/opt/hostedtoolcache/go/1.18.1/x64/src/testing/testing.go:1486 +0x35f",
+            "FAIL\tgithub.com/acme/app/internal/cloud\t0.029s",
+        ]
+        + [f"ok  \tgithub.com/acme/app/internal/tool{i}\t0.0{i}s" for i in range(10)]
+        + ["FAIL", "##[error]Process completed with exit code 1."]
+    )
+    signals = _signals(log)
+    shown = [line.text for block in signals.blocks for line in block.lines]
+    assert any("backend_apply_test.go:67" in text for text in shown), shown
+    assert sum(len(block.lines) for block in signals.blocks) <= MAX_EVIDENCE_LINES

@@ -10,10 +10,12 @@ the same error printed again is no new evidence, and the budget goes to somethin
 A block that overlaps a chosen one keeps the part beside it, so a failure list longer than
 one block is shown on to its end. Chosen blocks at most `BRIDGE_GAP` lines apart are joined
 while the budget allows: one excerpt with the lines between reads better than two fragments.
+A block that ends inside a stack trace goes on through its frames with the lines still spare.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -226,8 +228,36 @@ def _select_blocks(
             )
         ]
     chosen = _bridge(chosen, MAX_EVIDENCE_LINES - shown)
+    shown = sum(b.end - b.start + 1 for b in chosen)
+    chosen = _continue_traces(log, chosen, MAX_EVIDENCE_LINES - shown)
     chosen.sort(key=lambda b: (not b.primary, -b.score))
     return chosen
+
+
+# a stack frame line: JVM/JS `at ...`, `... N more`, `Caused by:`, Go's function and file lines
+_FRAME = re.compile(
+    r"^(?:\s+at\s|\s*\.\.\. \d+ (?:more|common frames omitted)|Caused by: |\t\S+\.go:\d+|"
+    r"[\w.*/()\[\]-]+\(.*\)$|created by |goroutine \d+ \[)"
+)
+
+
+def _continue_traces(log: NormalizedLog, blocks: list[_Block], spare: int) -> list[_Block]:
+    """Grow a block that ends inside a stack trace through the trace's next frames, the best
+    block first, while the budget has lines to spare: the frames in the project's own code
+    usually come after the runtime's, below the block's cut."""
+    for block in sorted(blocks, key=lambda b: (not b.primary, -b.score)):
+        while spare > 0 and _is_frame(log, block.end):
+            following = block.end + 1
+            if not _is_frame(log, following) or any(b.start <= following <= b.end for b in blocks):
+                break
+            block.end = following
+            spare -= 1
+    return blocks
+
+
+def _is_frame(log: NormalizedLog, number: int) -> bool:
+    line = log.lines.get(number)
+    return line is not None and _FRAME.match(line.text) is not None
 
 
 def _bridge(blocks: list[_Block], spare: int) -> list[_Block]:
