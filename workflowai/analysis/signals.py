@@ -228,9 +228,8 @@ def _select_blocks(
             )
         ]
     chosen = _bridge(chosen, MAX_EVIDENCE_LINES - shown)
-    shown = sum(b.end - b.start + 1 for b in chosen)
-    chosen = _continue_traces(log, chosen, MAX_EVIDENCE_LINES - shown)
     chosen.sort(key=lambda b: (not b.primary, -b.score))
+    _continue_traces(log, chosen, MAX_EVIDENCE_LINES - sum(b.end - b.start + 1 for b in chosen))
     return chosen
 
 
@@ -241,18 +240,22 @@ _FRAME = re.compile(
 )
 
 
-def _continue_traces(log: NormalizedLog, blocks: list[_Block], spare: int) -> list[_Block]:
-    """Grow a block that ends inside a stack trace through the trace's next frames, the best
-    block first, while the budget has lines to spare: the frames in the project's own code
-    usually come after the runtime's, below the block's cut."""
-    for block in sorted(blocks, key=lambda b: (not b.primary, -b.score)):
-        while spare > 0 and _is_frame(log, block.end):
-            following = block.end + 1
-            if not _is_frame(log, following) or any(b.start <= following <= b.end for b in blocks):
-                break
+def _continue_traces(log: NormalizedLog, blocks: list[_Block], spare: int) -> None:
+    """Grow blocks (best first) that end inside a stack trace through the trace's next frames,
+    while the budget has lines to spare and the next line is in no other block: the frames of
+    the project's own code usually come after the runtime's, below the block's cut."""
+    for block in blocks:
+        if not _is_frame(log, block.end):
+            continue
+        following = block.end + 1
+        while (
+            spare > 0
+            and _is_frame(log, following)
+            and not any(b.start <= following <= b.end for b in blocks)
+        ):
             block.end = following
+            following += 1
             spare -= 1
-    return blocks
 
 
 def _is_frame(log: NormalizedLog, number: int) -> bool:
