@@ -112,7 +112,7 @@ FAMILIES = [
     (
         "lib/app.rb:12:5: C: Style/StringLiterals: Prefer single-quoted strings.",
         "rubocop-offense",
-        "compile",
+        "lint",
     ),
     ("TSError: ⨯ Unable to compile TypeScript:", "ts-node-compile", "compile"),  # noqa: RUF001 - ts-node prints this glyph
     (

@@ -10,12 +10,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "2.0"
 
 
 class Category(StrEnum):
     COMPILE = "compile"
     TEST = "test"
+    # linters, formatters, type checkers, static analysis
+    LINT = "lint"
     DEPENDENCY = "dependency"
     NETWORK = "network"
     TIMEOUT = "timeout"
@@ -61,18 +63,87 @@ class EvidenceBlock(_Model):
     step: str | None = Field(default=None, description="CI step or group the block is in")
 
 
+class FindingKind(StrEnum):
+    """What kind of failure a finding is; each maps to the report `Category` of its cause."""
+
+    TEST_FAILURE = "test-failure"
+    COMPILE_ERROR = "compile-error"
+    LINT_VIOLATION = "lint-violation"
+    TYPE_ERROR = "type-error"
+    DEPENDENCY_CONFLICT = "dependency-conflict"
+    MISSING_DEPENDENCY = "missing-dependency"
+    COMMAND_NOT_FOUND = "command-not-found"
+    NETWORK_ERROR = "network-error"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "out-of-memory"
+    PERMISSION_DENIED = "permission-denied"
+    CONFIG_ERROR = "config-error"
+    INFRASTRUCTURE_ERROR = "infrastructure-error"
+    PROCESS_EXIT = "process-exit"
+
+
+class Finding(_Model):
+    """One distinct failure the log reports, with the subjects the log names.
+
+    Subject fields hold text as the log prints it (after redaction); a field the log does not
+    give stays None. `count` is how many occurrences were merged into this one (the same test
+    in the failure list and the summary is one finding). `fingerprint` hashes the kind and the
+    masked subjects (numbers, hashes, paths, timestamps masked), stable across runs.
+    """
+
+    kind: FindingKind
+    message: str = Field(default="", description="the tool's message, one line")
+    tool: str | None = Field(default=None, description="pytest, tsc, eslint, maven, npm, ...")
+    ecosystem: str | None = Field(default=None, description="python, node, java, go, ...")
+    test_id: str | None = None
+    file: str | None = None
+    line: int | None = Field(default=None, ge=0)
+    column: int | None = Field(default=None, ge=0)
+    code: str | None = Field(default=None, description="error or rule code: TS2322, E0308, F401")
+    package: str | None = None
+    version: str | None = None
+    requirement: str | None = Field(default=None, description="the version range asked for")
+    command: str | None = None
+    host: str | None = Field(default=None, description="host name or URL")
+    step: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    evidence_lines: list[int] = Field(default_factory=list, description="1-based, ascending")
+    count: int = Field(default=1, ge=1)
+    rule_id: str | None = Field(default=None, description="the rule or grammar that found it")
+    fingerprint: str = ""
+
+    def subjects(self) -> list[str]:
+        """What this finding names (test, file, code, package, command, host), most specific
+        first, without repeats."""
+        values = (
+            self.test_id,
+            self.file,
+            self.package,
+            self.code,
+            self.command,
+            self.host,
+        )
+        return list(dict.fromkeys(v for v in values if v))
+
+
 class Citation(_Model):
     chunk_id: str
     document_id: str
     title: str
-    source: str
+    source: str = Field(description="path relative to the knowledge-base root (or a URL)")
     score: float
     excerpt: str = ""
+    entry_id: str | None = Field(default=None, description="the knowledge-base entry's id")
 
 
 class SuggestedFix(_Model):
     text: str
     origin: Origin
+    entry_id: str | None = Field(default=None, description="the entry this step comes from")
+    filled: list[str] = Field(
+        default_factory=list, description="placeholders filled from the findings"
+    )
 
 
 class ToolCallRecord(_Model):
@@ -99,6 +170,12 @@ class AnalysisReport(_Model):
     category: Category
     root_cause: str
     evidence: list[EvidenceBlock]
+    findings: list[Finding] = Field(
+        default_factory=list, description="distinct failures, root cause first"
+    )
+    findings_total: int = Field(
+        default=0, ge=0, description="distinct findings before the list was capped"
+    )
     suggested_fixes: list[SuggestedFix]
     citations: list[Citation]
     failure_signature: str = Field(description="sha256 prefix of the normalized key lines")
