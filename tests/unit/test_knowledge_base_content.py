@@ -77,8 +77,8 @@ KNOWN_TOOLS = frozenset(
     """
     any apt apt-get black buildkit buildx bundler cabal cargo checkstyle clang clippy cmake
     composer ctest dotnet elixir eslint flake8 gcc ghc github-actions gitlab-runner go git
-    golangci-lint gradle hadolint helm isort java javac jenkins jest junit kotlinc kubectl ld
-    linux make mix msbuild mvn mypy node npm nuget perl php phpstan phpunit pip pnpm poetry
+    golangci-lint gradle hadolint helm isort java javac jenkins jest junit kotlinc mocha kubectl
+    ld make mix msbuild mvn mypy node npm nuget perl php phpstan phpunit pip pnpm poetry
     pre-commit prettier prove psalm pylint pyright pytest python r rscript rspec rubocop ruff
     rustc rustfmt sbt scalac shellcheck spotless stack swift swiftc terraform testthat tsc
     vitest webpack xcodebuild yarn docker
@@ -89,16 +89,16 @@ KNOWN_TOOLS = frozenset(
 CONVENTIONAL_FILES = frozenset(
     """
     package.json package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml .npmrc
-    .yarnrc.yml tsconfig.json eslint.config.js .prettierrc .prettierignore .nvmrc
-    pyproject.toml requirements.txt poetry.lock setup.cfg setup.py conftest.py pytest.ini
-    tox.ini pip.conf mypy.ini __init__.py .python-version .pre-commit-config.yaml go.mod go.sum
-    .golangci.yml Cargo.toml Cargo.lock clippy.toml rustfmt.toml Gemfile Gemfile.lock
-    .rubocop.yml .ruby-version pom.xml settings.xml build.gradle build.gradle.kts
+    .yarnrc.yml tsconfig.json eslint.config.js .prettierrc .prettierignore .nvmrc pyproject.toml
+    requirements.txt poetry.lock setup.cfg setup.py conftest.py pytest.ini tox.ini pip.conf
+    mypy.ini __init__.py .python-version .pre-commit-config.yaml go.mod go.sum .golangci.yml
+    Cargo.toml Cargo.lock clippy.toml rustfmt.toml rust-toolchain.toml Python.h Gemfile
+    Gemfile.lock .rubocop.yml .ruby-version pom.xml settings.xml build.gradle build.gradle.kts
     settings.gradle settings.gradle.kts gradle.properties checkstyle.xml nuget.config
     global.json composer.json composer.lock phpunit.xml phpunit.xml.dist phpstan.neon psalm.xml
     mix.exs mix.lock build.sbt Package.swift Package.resolved CMakeLists.txt CMakePresets.json
-    cabal.project stack.yaml renv.lock cpanfile .dockerignore .gitlab-ci.yml
-    .terraform.lock.hcl .shellcheckrc .hadolint.yaml .tool-versions .editorconfig
+    cabal.project stack.yaml renv.lock cpanfile .dockerignore .gitlab-ci.yml .terraform.lock.hcl
+    .shellcheckrc .hadolint.yaml .tool-versions .editorconfig
     """.split()  # noqa: SIM905 (a word list reads better than one quoted name a line)
 )
 # Generic paths and words of the tools that have the shape of an example value.
@@ -201,7 +201,7 @@ def _strings(entry: dict[str, object], key: str) -> list[str]:
 
 
 def test_knowledge_base_has_runbooks_and_incidents() -> None:
-    assert len(RUNBOOK_FILES) >= 70
+    assert len(RUNBOOK_FILES) >= 90
     assert len(INCIDENT_FILES) >= 4
 
 
@@ -320,6 +320,12 @@ def test_runbook_ids_are_unique() -> None:
 def test_runbooks_cover_every_real_category() -> None:
     used = {_load(path)["category"] for path in RUNBOOK_FILES}
     assert used >= {c.value for c in Category} - {Category.UNKNOWN.value}
+
+
+@pytest.mark.parametrize("category", sorted({c.value for c in Category} - {"unknown"}))
+def test_every_category_has_several_entries(category: str) -> None:
+    entries = [path for path in RUNBOOK_FILES if _load(path)["category"] == category]
+    assert len(entries) >= 3, entries
 
 
 @pytest.mark.parametrize("path", INCIDENT_FILES, ids=_rel)
