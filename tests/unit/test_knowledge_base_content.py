@@ -77,8 +77,8 @@ KNOWN_TOOLS = frozenset(
     """
     any apt apt-get black buildkit buildx bundler cabal cargo checkstyle clang clippy cmake
     composer ctest dotnet elixir eslint flake8 gcc ghc github-actions gitlab-runner go git
-    golangci-lint gradle hadolint helm isort java javac jenkins jest junit kotlinc mocha kubectl
-    ld make mix msbuild mvn mypy node npm nuget perl php phpstan phpunit pip pnpm poetry
+    golangci-lint gradle hadolint helm isort java javac jenkins jest junit kotlinc mocha cpanm
+    kubectl ld make mix msbuild mvn mypy node npm nuget perl php phpstan phpunit pip pnpm poetry
     pre-commit prettier prove psalm pylint pyright pytest python r rscript rspec rubocop ruff
     rustc rustfmt sbt scalac shellcheck spotless stack swift swiftc terraform testthat tsc
     vitest webpack xcodebuild yarn docker
@@ -97,8 +97,8 @@ CONVENTIONAL_FILES = frozenset(
     settings.gradle settings.gradle.kts gradle.properties checkstyle.xml nuget.config
     global.json composer.json composer.lock phpunit.xml phpunit.xml.dist phpstan.neon psalm.xml
     mix.exs mix.lock build.sbt Package.swift Package.resolved CMakeLists.txt CMakePresets.json
-    cabal.project stack.yaml renv.lock cpanfile .dockerignore .gitlab-ci.yml .terraform.lock.hcl
-    .shellcheckrc .hadolint.yaml .tool-versions .editorconfig
+    CMakeCache.txt cabal.project stack.yaml renv.lock cpanfile .dockerignore .gitlab-ci.yml
+    .terraform.lock.hcl .shellcheckrc .hadolint.yaml .tool-versions .editorconfig
     """.split()  # noqa: SIM905 (a word list reads better than one quoted name a line)
 )
 # Generic paths and words of the tools that have the shape of an example value.
@@ -113,6 +113,9 @@ GENERIC_TOKENS = (
     "vendor/bin/",
     "Acquire::Retries",
     "Node.js",
+    "ScalaTest",
+    "GoogleTest",
+    "testthat::test_file",
 )
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 _MARKER = re.compile(r"<[^<>\n]+>")
@@ -201,7 +204,7 @@ def _strings(entry: dict[str, object], key: str) -> list[str]:
 
 
 def test_knowledge_base_has_runbooks_and_incidents() -> None:
-    assert len(RUNBOOK_FILES) >= 90
+    assert len(RUNBOOK_FILES) >= 100
     assert len(INCIDENT_FILES) >= 4
 
 
