@@ -335,10 +335,16 @@ def test_every_category_has_several_entries(category: str) -> None:
 def test_past_incident_reads_as_an_incident(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Past incident: "), "the first line must be a '# Past incident:' title"
-    header = re.search(r"^\*\*Category:\*\* ([a-z-]+) · \*\*Ecosystem:\*\* ([a-z-]+)", text, re.M)
-    assert header, "a '**Category:** ... · **Ecosystem:** ...' line under the title"
+    header = re.search(
+        r"^\*\*Category:\*\* ([a-z-]+) · \*\*Ecosystem:\*\* ([a-z-]+) · \*\*Tools:\*\* ([^·\n]+)",
+        text,
+        re.M,
+    )
+    assert header, "a '**Category:** ... · **Ecosystem:** ... · **Tools:** ...' line"
     assert header.group(1) in {c.value for c in Category}
-    assert (RUNBOOK_DIR / header.group(2)).is_dir() or header.group(2) == "general"
+    assert (RUNBOOK_DIR / header.group(2)).is_dir()
+    tools = {name.strip() for name in header.group(3).split(",")}
+    assert tools <= KNOWN_TOOLS, tools - KNOWN_TOOLS
     sections = re.findall(r"^## (.+)$", text, re.M)
     assert sections == ["What happened", "Signature", "Resolution"]
 
