@@ -78,7 +78,7 @@ KNOWN_TOOLS = frozenset(
     any apt apt-get black buildkit buildx bundler cabal cargo checkstyle clang clippy cmake
     composer ctest dotnet elixir eslint flake8 gcc ghc github-actions gitlab-runner go git
     golangci-lint gradle hadolint helm isort java javac jenkins jest junit kotlinc mocha cpanm
-    kubectl ld make mix msbuild mvn mypy node npm nuget perl php phpstan phpunit pip pnpm poetry
+    kubectl ld make mix msbuild mvn mypy node npm nuget perl phpstan phpunit pip pnpm poetry
     pre-commit prettier prove psalm pylint pyright pytest python r rscript rspec rubocop ruff
     rustc rustfmt sbt scalac shellcheck spotless stack swift swiftc terraform testthat tsc
     vitest webpack xcodebuild yarn docker
@@ -312,6 +312,13 @@ def test_example_value_detector_lets_signatures_quote_the_tools_own_words(signat
 
 def test_placeholders_are_finding_fields() -> None:
     assert set(Finding.model_fields) >= PLACEHOLDERS
+
+
+def test_readme_documents_the_placeholders_and_the_tools_vocabulary() -> None:
+    readme = (KB_DIR / "README.md").read_text(encoding="utf-8")
+    assert {f"{{{name}}}" for name in PLACEHOLDERS} <= set(re.findall(r"\{[a-z_]+\}", readme))
+    tools_section = readme.split("### Tools", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"`([a-z0-9+.-]+)`", tools_section)) - {"tools"} == KNOWN_TOOLS
 
 
 def test_runbook_ids_are_unique() -> None:
