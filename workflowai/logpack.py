@@ -30,8 +30,10 @@ from pydantic import TypeAdapter, ValidationError
 from workflowai.analysis.baseline import Baseline, build_baseline
 from workflowai.analysis.normalize import Line, NormalizedLog, read_log
 from workflowai.analysis.redact import Redactor
+from workflowai.blobstore import BlobStore
 from workflowai.errors import LogRefError
-from workflowai.settings import AnalysisSettings
+from workflowai.logref import LogRef, fetch
+from workflowai.settings import AnalysisSettings, Settings
 
 FORMAT = "workflowai-log/1"
 LOG = "log"
@@ -157,3 +159,18 @@ def max_unpacked_bytes(settings: AnalysisSettings) -> int:
     """How far a worker lets a payload expand: the kept text of a log at the byte limit, plus
     its JSON framing."""
     return 2 * settings.max_log_bytes + (16 << 20)
+
+
+def open_log(store: BlobStore, ref: LogRef, settings: Settings) -> NormalizedLog:
+    """Worker side: fetch `ref` (size and sha256 checked), unpack it and redact it again.
+
+    Raises LogTooLargeError, BlobNotFoundError, LogIntegrityError or LogRefError (none retried).
+    """
+    payload = fetch(store, ref, max_bytes=settings.log_storage.max_bytes)
+    return reredact(unpack_log(payload, max_unpacked_bytes=max_unpacked_bytes(settings.analysis)))
+
+
+def open_baseline(store: BlobStore, ref: LogRef, settings: Settings) -> Baseline:
+    """Worker side: fetch and unpack a baseline reference (digests only: nothing to redact)."""
+    payload = fetch(store, ref, max_bytes=settings.log_storage.max_bytes)
+    return unpack_baseline(payload, max_unpacked_bytes=max_unpacked_bytes(settings.analysis))
