@@ -76,7 +76,9 @@ def test_setup_deploys_every_workflow_type_to_its_pool(prefect_stack: PrefectSta
     assert sorted(by_name) == sorted(f"{t}-it" for t in WORKFLOW_TYPES)
     for workflow_type in WORKFLOW_TYPES:
         deployment = by_name[f"{workflow_type}-it"]
-        expected_pool = "gpu" if workflow_type in {"analyze-log", "generate"} else "cpu"
+        expected_pool = (
+            "gpu" if workflow_type in {"analyze-log", "analyze-run", "generate"} else "cpu"
+        )
         assert deployment.work_pool_name == expected_pool
         assert deployment.entrypoint == WORKFLOW_TYPES[workflow_type].entrypoint
         assert "params" in deployment.parameter_openapi_schema["properties"]
