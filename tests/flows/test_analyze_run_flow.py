@@ -28,7 +28,7 @@ from workflowai.params import AnalyzeLogParams, AnalyzeRunParams, ExecuteParams,
 from workflowai.settings import AnalysisSettings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
-TOKEN = "ghp_" + "Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2Ue"
+TOKEN = "ghp_" + "Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2UeR"
 
 
 @pytest.fixture

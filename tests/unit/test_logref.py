@@ -30,7 +30,7 @@ from workflowai.logref import LogRef, fetch, key_for, upload
 from workflowai.settings import AnalysisSettings
 
 # fake secrets, assembled at run time so no scanner mistakes this file for a leak
-GH_TOKEN = "ghp_" + "Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2Ue"
+GH_TOKEN = "ghp_" + "Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2UeR"
 AWS_KEY = "AKIA" + "QX7TMZ2LRB4WVN6K"
 LOG = (
     "2024-05-02T09:14:01.0000000Z ##[group]Run npm ci\n"
