@@ -22,7 +22,15 @@ def test_cli_types_prints_every_schema() -> None:
     result = runner.invoke(app, ["types"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"analyze-log", "execute", "generate", "index", "reindex", "search"}
+    assert set(document) == {
+        "analyze-log",
+        "analyze-run",
+        "execute",
+        "generate",
+        "index",
+        "reindex",
+        "search",
+    }
     assert document["search"]["entrypoint"] == "flows/search.py:search_flow"
     assert "query" in document["search"]["parameters"]["properties"]
 
