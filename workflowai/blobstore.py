@@ -114,7 +114,11 @@ class FolderBlobStore:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise BlobNotFoundError(f"no log under {key!r} in the log storage") from None
+            raise BlobNotFoundError(
+                f"no log under {key!r} in the log storage folder {self.root}: deleted by "
+                "retention, or uploaded on another machine (a local-file-system block works "
+                "only when the client and the workers share the machine: use S3 otherwise)"
+            ) from None
         except OSError as exc:
             raise LogRefError(f"log {key!r} cannot be read from the log storage: {exc}") from exc
 
