@@ -136,13 +136,15 @@ def test_trigger_cli_waits_and_prints_the_markdown_report(
     assert f"{prefect_stack.ui_url}/runs/flow-run/" in result.stderr
 
 
-def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
+def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack, tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(prefect_stack.build_log)
     result = _cli(
         prefect_stack,
         "trigger",
         "analyze-log",
-        "--param",
-        f"log_text={json.dumps(prefect_stack.build_log)}",
+        "--file",
+        f"npm ci={log}",
         "--via-execute",
         "--format",
         "json",
@@ -150,7 +152,8 @@ def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
     assert result.returncode == ExitCode.OK, result.stderr
     payload = json.loads(result.stdout)
     assert payload["state"] == "Completed"
-    assert payload["result"]["category"] == "dependency"
+    (job,) = payload["result"]["jobs"]
+    assert job["name"] == "npm ci" and job["report"]["category"] == "dependency"
 
 
 @pytest.mark.parametrize(
