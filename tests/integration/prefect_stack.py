@@ -162,4 +162,5 @@ def analyze_run(prefect_stack: PrefectStack) -> Any:
     a worker subprocess that loads the embedding model)."""
     log_ref = prefect_stack.upload_log(prefect_stack.build_log)
     run_id = prefect_stack.run(prefect_stack.start_run("analyze-log", {"log_ref": log_ref}))
-    return prefect_stack.run(prefect_stack.wait_final(run_id))
+    # the first run indexes the starter knowledge base: minutes on a loaded 2-core machine
+    return prefect_stack.run(prefect_stack.wait_final(run_id, timeout_s=600))
