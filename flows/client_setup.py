@@ -21,6 +21,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.workers.process import ProcessWorker
 
 from flows.client import ApiTarget, connect
+from tasks.log_storage import ensure_log_storage_block
 from workflowai.errors import ConfigError
 from workflowai.settings import Settings
 
@@ -139,6 +140,8 @@ async def setup(
         created, existing = await ensure_pools(client)
         await ensure_gpu_limit(client, gpu_limit)
         await ensure_variable(client, REPO_DIR_VARIABLE, str(repo_dir.resolve()))
+        # where `trigger --file` uploads redacted logs (a local folder block when missing)
+        await ensure_log_storage_block(client, settings)
     output = run_deploy(target, settings, repo_dir, prefect_file) if deploy else ""
     return SetupReport(
         created_pools=created,

@@ -17,7 +17,6 @@ import json
 import signal
 import threading
 from enum import IntEnum, StrEnum
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -52,25 +51,54 @@ def parse_param(item: str) -> tuple[str, Any]:
 
 
 def build_parameters(
-    workflow_type: str, items: list[str], log_file: Path | None, log_path: str | None
+    workflow_type: str, items: list[str], log_path: str | None = None
 ) -> dict[str, Any]:
     """The flow's `params` dict, validated against the type's model before anything is sent.
 
     Raises:
         WorkflowTypeError: unknown type or parameters that do not validate.
-        ConfigError: --file / --log-path given for a type other than analyze-log.
+        ConfigError: --log-path given for a type other than analyze-log.
     """
     from workflowai.registry import validate_parameters
 
     raw = dict(parse_param(item) for item in items)
-    if log_file is not None or log_path is not None:
+    if log_path is not None:
         if workflow_type != "analyze-log":
-            raise ConfigError("--file and --log-path only apply to analyze-log")
-        if log_file is not None:
-            raw["log_text"] = log_file.read_text(encoding="utf-8", errors="replace")
-        else:
-            raw["log_path"] = log_path
+            raise ConfigError("--log-path only applies to analyze-log")
+        raw["log_path"] = log_path
     return validate_parameters(workflow_type, raw).model_dump(mode="json", exclude_none=True)
+
+
+LOG_TYPES = {"analyze-log", "analyze-run"}
+
+
+def upload_run_parameters(
+    workflow_type: str,
+    files: list[str],
+    baselines: list[str],
+    items: list[str],
+    target: Any,
+    settings: Settings,
+) -> dict[str, Any]:
+    """`--file`/`--baseline`: redact and pack here, upload, return `analyze-run` parameters.
+
+    Every file is read, redacted and checked against the size cap before the first upload,
+    so a refused input sends nothing.
+
+    Raises:
+        ConfigError: --file with another workflow type, a bad spec or a missing file.
+        LogParseError, LogTooLargeError: refused input (nothing was sent).
+    """
+    from flows.log_upload import upload_jobs
+    from workflowai.trigger_inputs import prepare_jobs, run_parameters
+
+    if workflow_type not in LOG_TYPES:
+        raise ConfigError("--file and --baseline only apply to analyze-log and analyze-run")
+    if not files:
+        raise ConfigError("--baseline needs at least one --file")
+    options = dict(parse_param(item) for item in items)
+    prepared = prepare_jobs(files, baselines, settings)
+    return run_parameters(upload_jobs(target, settings, prepared), options)
 
 
 def render(outcome: Any, output: OutputFormat) -> str:
@@ -97,10 +125,20 @@ def _settings() -> Settings:
 
 def trigger(
     workflow_type: str = typer.Argument(..., help="analyze-log, index, reindex, search, ..."),
-    file: Path | None = typer.Option(
-        None, "--file", "-f", exists=True, dir_okay=False, help="log to analyze (sent as text)"
+    file: list[str] = typer.Option(
+        [],
+        "--file",
+        "-f",
+        help="[NAME=]PATH of a failed job's log (repeatable; NAME: the CI job, default the "
+        "file's stem; PATH - is stdin). Redacted here, uploaded by reference; all files go to "
+        "ONE analyze-run flow run and report",
     ),
-    log_path: str | None = typer.Option(None, help="log path readable by the worker"),
+    baseline: list[str] = typer.Option(
+        [],
+        "--baseline",
+        help="[NAME=]PATH of a passing log: of job NAME, or (no NAME) of every job",
+    ),
+    log_path: str | None = typer.Option(None, help="log path on the worker (allowed roots)"),
     param: list[str] = typer.Option([], "--param", "-p", help="key=value (JSON values ok)"),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the run to finish"),
     timeout: float = typer.Option(900.0, help="seconds to wait before exit code 3"),
@@ -113,7 +151,13 @@ def trigger(
     settings = _settings()
     try:
         target = client.ApiTarget.from_settings(settings)
-        params = build_parameters(workflow_type, param, file, log_path)
+        if file or baseline:
+            if log_path is not None:
+                raise ConfigError("give either --file or --log-path, not both")
+            params = upload_run_parameters(workflow_type, file, baseline, param, target, settings)
+            workflow_type = "analyze-run"  # one flow run and one report for every file
+        else:
+            params = build_parameters(workflow_type, param, log_path)
         if via_execute:
             name = client.deployment_name("execute", settings)
             parameters = {"params": {"workflow_type": workflow_type, "parameters": params}}

@@ -70,11 +70,24 @@ def wait_healthy(
     raise ConfigError(f"the Prefect server at {api_url} did not become healthy in {timeout_s}s")
 
 
-def _default_signals() -> None:
-    """In the child: a parent started in the background ignores SIGINT, and children inherit
-    that; workers must stop on SIGINT, so restore the default handlers before exec."""
+def _child_setup() -> None:
+    """In the child, before exec: a parent started in the background ignores SIGINT, and
+    children inherit that; workers must stop on SIGINT, so restore the default handlers. The
+    umask keeps what the server and workers write (database, results, logs) private too."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.umask(0o077)
+
+
+def make_private(folder: Path) -> Path:
+    """Create `folder` (and missing parents) and make it 0700: only its owner may enter it.
+
+    The stack's folder holds the Prefect database (run parameters, logs, artifacts), flow
+    results and the log storage: nobody else on the machine should read them.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int, grace_s: float = 20.0) -> int:
@@ -93,8 +106,9 @@ def stop_process(process: subprocess.Popen[bytes], sig: int, grace_s: float = 20
 class LocalStack:
     """A Prefect server plus one process worker per pool, all children of this process.
 
-    `home` holds PREFECT_HOME (database, results, logs). `database_url` switches the server to
-    PostgreSQL (`postgresql+asyncpg://...`); None keeps SQLite under `home`.
+    `home` holds PREFECT_HOME (database, results, logs); it is made private (0700) and every
+    child runs with umask 077. `database_url` switches the server to PostgreSQL
+    (`postgresql+asyncpg://...`); None keeps SQLite under `home`.
     """
 
     home: Path
@@ -137,8 +151,10 @@ class LocalStack:
         return env
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
+        make_private(self.home)
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = os.fdopen(fd, "ab")
         self._logs.append(log)
         return subprocess.Popen(
             args,
@@ -146,7 +162,7 @@ class LocalStack:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_default_signals,
+            preexec_fn=_child_setup,
         )
 
     def start_server(self, timeout_s: float = 90.0) -> None:

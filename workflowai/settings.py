@@ -119,6 +119,33 @@ class PrefectSettings(_Section):
     deployment_suffix: str = "default"
 
 
+class LogStorageSettings(_Section):
+    """Where `trigger` uploads redacted logs and the flows read them (logs travel by reference).
+
+    `block` is a Prefect filesystem block, `<block-type-slug>/<name>`: `local-file-system/...`
+    when client and workers share one machine (`workflowai setup` creates it under
+    `<home>/log-storage`), `remote-file-system/...` for S3-compatible storage through fsspec.
+    """
+
+    block: str = "local-file-system/workflowai-log-storage"
+    # the redacted, gzip-compressed payload of one log; checked on the client before upload
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    # uploaded logs older than this are deleted by the analyze-run flow's cleanup step
+    retention_days: float = Field(default=7.0, gt=0)
+
+
+class InputSettings(_Section):
+    # deployment runs read worker files (log_path, baseline_path, index paths, reindex sources)
+    # only under these folders; empty: none. Local CLI runs are not restricted.
+    allowed_roots: list[Path] = Field(default_factory=list)
+
+
+class ResultSettings(_Section):
+    # flow results (redacted reports) in the worker's local result storage older than this
+    # are deleted by the analyze-run flow's cleanup step
+    retention_days: float = Field(default=30.0, gt=0)
+
+
 class ReindexSettings(_Section):
     sources: list[Path] = Field(default_factory=list)
     cron: str = "0 3 * * *"
@@ -142,6 +169,9 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     reindex: ReindexSettings = Field(default_factory=ReindexSettings)
+    log_storage: LogStorageSettings = Field(default_factory=LogStorageSettings)
+    inputs: InputSettings = Field(default_factory=InputSettings)
+    results: ResultSettings = Field(default_factory=ResultSettings)
 
     @property
     def sqlite_path(self) -> Path:

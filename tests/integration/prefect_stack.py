@@ -60,6 +60,18 @@ class PrefectStack:
         env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = SUFFIX
         return env
 
+    def upload_log(self, text: str) -> dict[str, Any]:
+        """`text` redacted, packed and uploaded as `trigger --file` does; its reference."""
+        from flows.client import ApiTarget
+        from flows.log_upload import upload_jobs
+        from workflowai.logpack import prepare_log
+        from workflowai.trigger_inputs import PreparedJob
+
+        target = ApiTarget(api_url=self.api_url, api_key=None, ui_url=self.ui_url)
+        job = PreparedJob(name="job", log=prepare_log(text.encode(), self.settings.analysis))
+        (uploaded,) = upload_jobs(target, self.settings, [job])
+        return uploaded.log_ref.model_dump()
+
     def deployment(self, workflow_type: str) -> str:
         return f"{workflow_type}/{workflow_type}-{SUFFIX}"
 
@@ -125,7 +137,8 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         server_env={"PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"},
     )
     try:
-        stack.start_server()
+        # a fresh database migrates first: on a busy 2-core machine that takes minutes
+        stack.start_server(timeout_s=300)
         settings = Settings(home=home)
         settings = settings.model_copy(
             update={
@@ -147,7 +160,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
 def analyze_run(prefect_stack: PrefectStack) -> Any:
     """One analyze-log run created through the REST API and waited for (shared: each run costs
     a worker subprocess that loads the embedding model)."""
-    run_id = prefect_stack.run(
-        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
-    )
-    return prefect_stack.run(prefect_stack.wait_final(run_id))
+    log_ref = prefect_stack.upload_log(prefect_stack.build_log)
+    run_id = prefect_stack.run(prefect_stack.start_run("analyze-log", {"log_ref": log_ref}))
+    # the first run indexes the starter knowledge base: minutes on a loaded 2-core machine
+    return prefect_stack.run(prefect_stack.wait_final(run_id, timeout_s=600))

@@ -76,7 +76,9 @@ def test_setup_deploys_every_workflow_type_to_its_pool(prefect_stack: PrefectSta
     assert sorted(by_name) == sorted(f"{t}-it" for t in WORKFLOW_TYPES)
     for workflow_type in WORKFLOW_TYPES:
         deployment = by_name[f"{workflow_type}-it"]
-        expected_pool = "gpu" if workflow_type in {"analyze-log", "generate"} else "cpu"
+        expected_pool = (
+            "gpu" if workflow_type in {"analyze-log", "analyze-run", "generate"} else "cpu"
+        )
         assert deployment.work_pool_name == expected_pool
         assert deployment.entrypoint == WORKFLOW_TYPES[workflow_type].entrypoint
         assert "params" in deployment.parameter_openapi_schema["properties"]
@@ -134,13 +136,15 @@ def test_trigger_cli_waits_and_prints_the_markdown_report(
     assert f"{prefect_stack.ui_url}/runs/flow-run/" in result.stderr
 
 
-def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
+def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack, tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(prefect_stack.build_log)
     result = _cli(
         prefect_stack,
         "trigger",
         "analyze-log",
-        "--param",
-        f"log_text={json.dumps(prefect_stack.build_log)}",
+        "--file",
+        f"npm ci={log}",
         "--via-execute",
         "--format",
         "json",
@@ -148,7 +152,8 @@ def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
     assert result.returncode == ExitCode.OK, result.stderr
     payload = json.loads(result.stdout)
     assert payload["state"] == "Completed"
-    assert payload["result"]["category"] == "dependency"
+    (job,) = payload["result"]["jobs"]
+    assert job["name"] == "npm ci" and job["report"]["category"] == "dependency"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from workflowai.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SUFFIX = "{{ $WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX }}"
-GPU_TYPES = {"analyze-log", "generate"}
+GPU_TYPES = {"analyze-log", "analyze-run", "generate"}
 
 
 @pytest.fixture(scope="module")
