@@ -4,10 +4,13 @@
 `flows.client_setup`, imported inside the commands so the library never imports Prefect and
 `workflowai --help` stays fast.
 
-Exit codes of `trigger` (documented in deployments/README.md, used by the CI examples):
-0 the run completed; 1 it failed, crashed or was cancelled; 3 timed out waiting (the run keeps
-going); 4 the Prefect API is unreachable; 5 configuration (no API URL, deployment missing,
-invalid parameters). Typer itself uses 2 for bad command-line usage.
+Exit codes of `trigger` and `setup` (`ExitCode`, documented in deployments/README.md, used by
+the CI examples): 0 the run completed; 1 it failed, crashed or was cancelled; 3 timed out
+waiting (the run keeps going); 4 the Prefect API is unreachable (retry later); 5 configuration
+(no API URL, deployment missing, bad settings); 6 the input was refused (invalid or too large
+parameters, checked before sending, or a 4xx answer); 7 the API refused the credentials.
+Typer itself uses 2 for bad command-line usage. API errors print the status and a short error
+text, never a response body (`workflowai.api_errors`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,22 @@ class ExitCode(IntEnum):
     TIMEOUT = 3
     API_UNREACHABLE = 4
     CONFIG = 5
+    INPUT_REFUSED = 6
+    AUTH_REFUSED = 7
+
+
+def exit_code_for(exc: AppError) -> ExitCode:
+    """The exit code of an error raised before or while talking to the API (not a timeout)."""
+    from workflowai.api_errors import ApiAuthError, ApiRefusedError, ApiUnreachableError
+    from workflowai.errors import LogParseError, WorkflowTypeError
+
+    if isinstance(exc, ApiUnreachableError):
+        return ExitCode.API_UNREACHABLE
+    if isinstance(exc, ApiAuthError):
+        return ExitCode.AUTH_REFUSED
+    if isinstance(exc, ApiRefusedError | WorkflowTypeError | LogParseError):
+        return ExitCode.INPUT_REFUSED
+    return ExitCode.CONFIG
 
 
 class OutputFormat(StrEnum):
@@ -123,15 +142,12 @@ def trigger(
         outcome = asyncio.run(
             client.trigger(target, name, parameters, wait=wait, timeout_s=timeout)
         )
-    except client.ApiUnreachableError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.API_UNREACHABLE) from exc
     except client.RunTimeoutError as exc:
         typer.echo(f"error: {exc}\n{exc.run.link}", err=True)
         raise typer.Exit(ExitCode.TIMEOUT) from exc
     except AppError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.CONFIG) from exc
+        raise typer.Exit(exit_code_for(exc)) from exc
     if not wait:
         typer.echo(f"{outcome.name} {outcome.state}\n{outcome.link}")
         return
@@ -201,17 +217,17 @@ def doctor(
     models: bool = typer.Option(True, "--models/--no-models", help="load the models too"),
 ) -> None:
     """One line per check: Prefect API, pools and workers, knowledge base, models."""
-    from flows import client
+    from flows import client, client_checks
 
     settings = _settings()
     lines: list[tuple[str, bool, str]] = []
     try:
         target = client.ApiTarget.from_settings(settings)
-        api = asyncio.run(client.check_api(target))
-        lines.append((api.name, api.ok, api.detail))
-        if api.ok:
+        api = asyncio.run(client_checks.check_api(target))
+        lines.extend((check.name, check.ok, check.detail) for check in api)
+        if all(check.ok for check in api):
             names = [p.strip() for p in pools.split(",") if p.strip()]
-            for check in asyncio.run(client.check_pools(target, names)):
+            for check in asyncio.run(client_checks.check_pools(target, names)):
                 lines.append((check.name, check.ok, check.detail))
     except AppError as exc:
         lines.append(("prefect api", False, str(exc)))
@@ -235,14 +251,19 @@ def setup(
         report = asyncio.run(
             client_setup.setup(target, settings, gpu_limit=gpu_limit, deploy=deploy)
         )
-    except client.ApiUnreachableError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.API_UNREACHABLE) from exc
     except AppError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.CONFIG) from exc
+        raise typer.Exit(exit_code_for(exc)) from exc
     typer.echo(f"pools created: {', '.join(report.created_pools) or '-'}")
     typer.echo(f"pools already there: {', '.join(report.existing_pools) or '-'}")
+    if report.locked_pools:
+        typer.echo(f"pool templates locked: {', '.join(report.locked_pools)}")
+    for pool, problems in report.unlocked_pools.items():
+        typer.echo(
+            f"warning: pool {pool}'s template lets run callers change what runs: "
+            f"{'; '.join(problems)} (see deployments/README.md)",
+            err=True,
+        )
     typer.echo(f"gpu tag limit: {report.gpu_limit}; runs start in {report.repo_dir}")
     typer.echo("deployments applied" if report.deployed else "deploy skipped")
 

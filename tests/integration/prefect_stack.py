@@ -91,7 +91,8 @@ class PrefectStack:
 
 
 def _wait_for_workers(stack: LocalStack, timeout_s: float = 60.0) -> None:
-    from flows.client import ApiTarget, check_pools
+    from flows.client import ApiTarget
+    from flows.client_checks import check_pools
 
     target = ApiTarget(api_url=stack.api_url, api_key=None, ui_url=stack.ui_url)
     deadline = time.monotonic() + timeout_s
