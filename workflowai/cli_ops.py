@@ -157,66 +157,7 @@ def trigger(
         raise typer.Exit(ExitCode.RUN_FAILED)
 
 
-def _library_checks(settings: Settings, models: bool) -> list[tuple[str, bool, str]]:
-    """Knowledge base and models, checked with the library (no Prefect)."""
-    lines: list[tuple[str, bool, str]] = []
-    model: str | None = None
-    dim: int | None = None
-    if models:
-        try:
-            from workflowai.knowledge.embedding import build_embedder
-
-            embedder = build_embedder(settings.embedding)
-            model, dim = embedder.model_name, len(embedder.embed_query("doctor"))
-            lines.append(("embedding model", True, f"{model} dim={dim}"))
-        except (AppError, ImportError, OSError) as exc:
-            lines.append(("embedding model", False, str(exc)))
-    try:
-        from workflowai.knowledge.factory import build_store
-
-        store = build_store(settings)
-        try:
-            info = store.info()
-        finally:
-            store.close()
-        detail = (
-            f"{info.backend} {info.location}: {info.chunks} chunks, "
-            f"model={info.embedding_model} dim={info.embedding_dim}"
-        )
-        # an empty store has no model yet; a filled one must match the configured embedder
-        problems = [
-            f"expected {name}={want}"
-            for name, have, want in (
-                ("model", info.embedding_model, model),
-                ("dim", info.embedding_dim, dim),
-            )
-            if have is not None and want is not None and have != want
-        ]
-        lines.append(("knowledge base", not problems, "; ".join([detail, *problems])))
-    except (AppError, ImportError, OSError) as exc:
-        lines.append(("knowledge base", False, str(exc)))
-    if models and settings.generation.backend != "none":
-        try:
-            from workflowai.llm.factory import build_generator
-            from workflowai.schemas import GenerationRequest
-
-            generator = build_generator(settings.generation)
-            if generator is None:
-                raise ConfigError("generation backend configured but no generator built")
-            # backends load lazily: one token proves the model loads (or the server answers)
-            generator.generate(GenerationRequest(prompt="ping", max_tokens=1, temperature=0.0))
-            detail = f"{settings.generation.backend}: {settings.generation.model}"
-            lines.append(("generator", True, detail))
-        except (AppError, ImportError, OSError) as exc:
-            lines.append(("generator", False, str(exc)))
-    return lines
-
-
-def doctor(
-    pools: str = typer.Option("cpu,gpu", help="work pools that need a live worker"),
-    models: bool = typer.Option(True, "--models/--no-models", help="load the models too"),
-) -> None:
-    """One line per check: Prefect API, pools and workers, knowledge base, models."""
+def _doctor(pools: str, models: bool, local: bool) -> None:
     from flows import client, client_checks
 
     settings = _settings()
@@ -231,11 +172,33 @@ def doctor(
                 lines.append((check.name, check.ok, check.detail))
     except AppError as exc:
         lines.append(("prefect api", False, str(exc)))
-    lines.extend(_library_checks(settings, models))
+    if local:
+        from workflowai.doctor_local import library_checks
+
+        lines.extend(library_checks(settings, models))
     for name, ok, detail in lines:
         typer.echo(f"{'ok  ' if ok else 'FAIL'}  {name:<16} {detail}")
     if not all(ok for _, ok, _ in lines):
         raise typer.Exit(1)
+
+
+POOLS_OPTION = typer.Option("cpu,gpu", help="work pools that need a live worker")
+
+
+def doctor(
+    pools: str = POOLS_OPTION,
+    models: bool = typer.Option(True, "--models/--no-models", help="load the models too"),
+    local: bool = typer.Option(
+        True, "--local/--no-local", help="check this machine's knowledge base and models"
+    ),
+) -> None:
+    """One line per check: Prefect API, credentials, pools and workers, knowledge base, models."""
+    _doctor(pools, models, local)
+
+
+def doctor_api(pools: str = POOLS_OPTION) -> None:
+    """One line per check: Prefect API, credentials, pools (locked) and their workers."""
+    _doctor(pools, models=False, local=False)
 
 
 def setup(
