@@ -72,32 +72,42 @@ def _error_message(raw: bytes) -> str:
     return ""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed by `Api.download` only, without the token to other hosts
+    (urllib's own handler would copy the Authorization header to wherever it is sent)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class Api:
     """A tiny JSON client: one base URL, one auth header, errors mapped to exit codes."""
 
     def __init__(self, base_url: str, headers: dict[str, str]) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = headers
+        self.origin = _origin(self.base_url)
 
-    def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Answer:
+    def _open(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
         if not url.startswith("http"):
             url = self.base_url + url
+        # the token goes to the API's own origin only (a Link or Location elsewhere gets none)
+        headers = dict(self.headers) if _origin(url) == self.origin else {}
+        headers.setdefault("Accept", "application/json")
         data = json.dumps(body).encode() if body is not None else None
-        headers = {**self.headers, "Accept": self.headers.get("Accept", "application/json")}
         if data is not None:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         where = f"{method} {urllib.parse.urlsplit(url).path}"
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                raw = response.read()
-                return Answer(
-                    response.status,
-                    json.loads(raw) if raw else None,
-                    {k.lower(): v for k, v in response.headers.items()},
-                )
+            return _OPENER.open(request, timeout=TIMEOUT_S)
         except urllib.error.HTTPError as exc:
             status = exc.code
+            if 300 <= status < 400:
+                return exc  # a redirect: the caller decides whether to follow it
             text = _error_message(exc.read())
             message = f"{where}: {status} {exc.reason}" + (f": {text}" if text else "")
             if status in (401, 403):
@@ -108,6 +118,37 @@ class Api:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise PostError(f"the API is unreachable ({where}: {reason})", 4) from None
+
+    def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Answer:
+        with self._open(method, url, body) as response:
+            raw = response.read()
+            if 300 <= response.status < 400:
+                raise PostError(f"unexpected redirect from {method} {url.split('?')[0]}", 3)
+            return Answer(
+                response.status,
+                json.loads(raw) if raw else None,
+                {k.lower(): v for k, v in response.headers.items()},
+            )
+
+    def download(self, url: str, dest: str, max_redirects: int = 5) -> int:
+        """Stream `url` (following redirects, token only to the API) into `dest`; bytes."""
+        for _ in range(max_redirects + 1):
+            with self._open("GET", url) as response:
+                if 300 <= response.status < 400:
+                    url = urllib.parse.urljoin(url, response.headers.get("Location", ""))
+                    continue
+                size = 0
+                with open(dest, "wb") as out:
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+                        size += len(chunk)
+                return size
+        raise PostError(f"too many redirects for {url.split('?')[0]}", 3)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def next_link(headers: dict[str, str]) -> str | None:
