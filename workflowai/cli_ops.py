@@ -239,7 +239,13 @@ def serve(
     from workflowai.local_stack import DEFAULT_POOLS, LocalStack
 
     settings = _settings()
-    stack = LocalStack(home=settings.home / "stack", port=port, worker_query_seconds=2.0)
+    auth = settings.prefect.auth_string
+    stack = LocalStack(
+        home=settings.home / "stack",
+        port=port,
+        worker_query_seconds=2.0,
+        auth_string=auth.get_secret_value() if auth else None,
+    )
     stopping = threading.Event()
     # both stop cleanly; set explicitly because a shell's background job ignores SIGINT
     previous = {
