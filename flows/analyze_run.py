@@ -11,13 +11,14 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.analyze_log import analyze_log_flow
+from flows.results import PERSIST_JSON
 from tasks.run_report import group_run_report, prune_storage, publish_run_report
 from workflowai.analysis.run_report import RunReport
 from workflowai.params import AnalyzeRunParams
 from workflowai.settings import Settings
 
 
-@flow(name="analyze-run", flow_run_name="analyze-run-{params.run_label}")
+@flow(name="analyze-run", flow_run_name="analyze-run-{params.run_label}", **PERSIST_JSON)
 def analyze_run_flow(params: AnalyzeRunParams) -> RunReport:
     settings = Settings()
     reports = [(job.name, analyze_log_flow(params.job_params(job))) for job in params.jobs]

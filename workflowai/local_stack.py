@@ -108,7 +108,9 @@ class LocalStack:
 
     `home` holds PREFECT_HOME (database, results, logs); it is made private (0700) and every
     child runs with umask 077. `database_url` switches the server to PostgreSQL
-    (`postgresql+asyncpg://...`); None keeps SQLite under `home`.
+    (`postgresql+asyncpg://...`); None keeps SQLite under `home`. `auth_string`
+    ("user:password") starts the server with Prefect's basic auth and gives it to every client
+    process (CLI, deploy, workers).
     """
 
     home: Path
@@ -116,6 +118,7 @@ class LocalStack:
     host: str = "127.0.0.1"
     database_url: str | None = None
     worker_query_seconds: float = 10.0
+    auth_string: str | None = field(default=None, repr=False)
     repo_dir: Path = REPO_ROOT
     extra_env: dict[str, str] = field(default_factory=dict)
     # server-only settings, e.g. PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
@@ -148,6 +151,9 @@ class LocalStack:
         env["PREFECT_API_URL"] = self.api_url
         env["PREFECT_WORKER_QUERY_SECONDS"] = str(self.worker_query_seconds)
         env.pop("PREFECT_API_KEY", None)
+        env.pop("PREFECT_API_AUTH_STRING", None)
+        if self.auth_string:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string
         return env
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -172,18 +178,26 @@ class LocalStack:
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         env["PREFECT_UI_API_URL"] = self.api_url
+        if self.auth_string:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         env.update(self.server_env)
         args = prefect_command("server", "start", "--host", self.host, "--port", str(self.port))
         self.server = self._spawn("server", args, env)
         wait_healthy(self.api_url, timeout_s, self.server)
 
-    def start_worker(self, pool: str, limit: int | None = None) -> subprocess.Popen[bytes]:
-        """Start a process worker polling `pool` (the pool must exist: run setup first)."""
+    def start_worker(
+        self, pool: str, limit: int | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a process worker polling `pool` (the pool must exist: run setup first).
+
+        `env` adds to this worker's environment, which its runs inherit: the way to configure
+        runs per pool, since the pools' templates take no env from callers.
+        """
         args = prefect_command("worker", "start", "--pool", pool, "--type", "process")
         if limit is not None:
             args += ["--limit", str(limit)]
         args += ["--name", f"{pool}-{os.getpid()}-{len(self.workers)}"]
-        worker = self._spawn(f"worker-{pool}", args, self.env())
+        worker = self._spawn(f"worker-{pool}", args, {**self.env(), **(env or {})})
         self.workers[pool] = worker
         return worker
 

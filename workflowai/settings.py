@@ -114,9 +114,16 @@ class AnalysisSettings(_Section):
 class PrefectSettings(_Section):
     # where `workflowai trigger` sends runs; None: Prefect's own PREFECT_API_URL
     api_url: str | None = None
+    # Prefect Cloud or a proxy taking bearer tokens; None: PREFECT_API_KEY
     api_key: SecretStr | None = None
+    # "user:password" of a server started with PREFECT_SERVER_API_AUTH_STRING (basic auth);
+    # None: PREFECT_API_AUTH_STRING. Required for any server reachable from CI.
+    auth_string: SecretStr | None = None
     ui_url: str | None = None
     deployment_suffix: str = "default"
+    # checked before a run is created: Prefect's server refuses larger parameters with a 422
+    # (PREFECT_SERVER_API_MAX_PARAMETER_SIZE, default 512 KiB); 0 disables the check
+    max_parameter_bytes: int = Field(default=512 * 1024, ge=0)
 
 
 class LogStorageSettings(_Section):

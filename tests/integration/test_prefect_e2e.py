@@ -180,9 +180,13 @@ def test_gpu_tag_limit_serializes_concurrent_inference_runs(prefect_stack: Prefe
         TaskRunFilterTags,
     )
 
-    env = _smollm2_env()
+    # the model is the worker's setting (its pool's env), never a run's job variable
+    prefect_stack.add_pool("gpu-smollm2", _smollm2_env())
+    deployment = prefect_stack.copy_deployment("generate", "gpu-smollm2")
     params = {"prompt": "Say hello.", "max_tokens": 8, "temperature": 0.0}
-    run_ids = [prefect_stack.run(prefect_stack.start_run("generate", params, env)) for _ in "ab"]
+    run_ids = [
+        prefect_stack.run(prefect_stack.start_run("generate", params, deployment)) for _ in "ab"
+    ]
     runs = [prefect_stack.run(prefect_stack.wait_final(run_id, 240)) for run_id in run_ids]
     assert [r.state_type.value for r in runs] == ["COMPLETED", "COMPLETED"], [r.state for r in runs]
     task_runs = prefect_stack.run(

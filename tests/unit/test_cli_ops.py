@@ -13,10 +13,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from workflowai.api_errors import (
+    ApiAuthError,
+    ApiRefusedError,
+    ApiUnreachableError,
+    ParametersTooLargeError,
+)
 from workflowai.cli_ops import (
     ExitCode,
     OutputFormat,
     build_parameters,
+    exit_code_for,
     parse_param,
     register,
     render,
@@ -147,13 +154,46 @@ def test_trigger_with_unreachable_api_exits_with_its_own_code(
     assert result.exit_code == ExitCode.API_UNREACHABLE, result.output
 
 
-def test_trigger_with_invalid_parameters_exits_with_config_code(
+def test_trigger_with_invalid_parameters_exits_with_refused_input_code(
     app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     result = runner.invoke(app, ["trigger", "search", "--param", "top_k=0"])
-    assert result.exit_code == ExitCode.CONFIG
+    assert result.exit_code == ExitCode.INPUT_REFUSED
     assert "query" in result.output
+
+
+def test_trigger_refuses_oversized_parameters_before_connecting(
+    app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nothing listens on the API port: refused input (6), not unreachable (4), proves the size
+    # was checked before any connection was tried
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("WORKFLOWAI_PREFECT__MAX_PARAMETER_BYTES", "200")
+    result = runner.invoke(app, ["trigger", "search", "--param", "query=" + "npm ERR! " * 40])
+    assert result.exit_code == ExitCode.INPUT_REFUSED, result.output
+    assert "over the API's limit of 200" in result.output
+    assert "npm ERR!" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ApiUnreachableError("x"), ExitCode.API_UNREACHABLE),
+        (ApiAuthError("x"), ExitCode.AUTH_REFUSED),
+        (ApiRefusedError("x"), ExitCode.INPUT_REFUSED),
+        (ParametersTooLargeError("x"), ExitCode.INPUT_REFUSED),
+        (WorkflowTypeError("x"), ExitCode.INPUT_REFUSED),
+        (ConfigError("x"), ExitCode.CONFIG),
+    ],
+)
+def test_exit_codes_tell_unreachable_from_refused_input_and_credentials(
+    error: Exception, code: ExitCode
+) -> None:
+    assert exit_code_for(error) == code
+    # the documented table lists every code the CLI returns
+    readme = (Path(__file__).resolve().parents[2] / "deployments" / "README.md").read_text()
+    assert f"| {int(code)} |" in readme
 
 
 def test_doctor_reports_each_failure_on_its_own_line(
@@ -164,6 +204,7 @@ def test_doctor_reports_each_failure_on_its_own_line(
     assert result.exit_code != 0
     api_line = next(line for line in result.output.splitlines() if "prefect api" in line)
     assert api_line.startswith("FAIL")
+    assert "ConnectError" in api_line
     assert any("knowledge base" in line for line in result.output.splitlines())
 
 
