@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from workflowai.analysis.report import Category, EvidenceBlock, LogType, ReportDraft
+from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType, ReportDraft
 from workflowai.errors import GenerationError, is_transient
 from workflowai.llm.prompts import report_messages
 from workflowai.llm.protocol import Generator
@@ -109,19 +109,24 @@ def write_report_draft(
     *,
     evidence: Sequence[EvidenceBlock],
     hits: Sequence[ScoredChunk],
+    findings: Sequence[Finding] = (),
     log_type: LogType = LogType.BUILD,
     category_hint: Category | None = None,
     max_tokens: int = 512,
     temperature: float = 0.0,
 ) -> DraftOutcome:
-    """Ask `generator` for the report's prose from evidence and retrieved entries.
+    """Ask `generator` for the report's prose from evidence, findings and retrieved entries.
 
     Returns a DraftOutcome: a validated draft, or the reason to fall back to the rule-based
     report (unparseable or invalid answer, a non-transient generation failure).
     Raises GenerationUnavailableError when the model cannot be reached (worth retrying).
     """
     messages = report_messages(
-        evidence=evidence, hits=hits, log_type=log_type, category_hint=category_hint
+        evidence=evidence,
+        hits=hits,
+        findings=findings,
+        log_type=log_type,
+        category_hint=category_hint,
     )
     request = GenerationRequest(messages=messages, max_tokens=max_tokens, temperature=temperature)
     try:
