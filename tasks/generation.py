@@ -60,9 +60,11 @@ def generate_report_draft(
     settings: Settings,
     findings: Sequence[Finding] = (),
 ) -> AgentOutcome:
-    """The model's prose for the report, validated (agent mode: it may search the KB first).
+    """The model's prose for the report, reviewed (agent mode: it may search the KB first).
 
-    `findings` (none until the flow passes them) go into the prompt as fenced data. An
+    `category_hint` is the rule-made category and `findings` what the log names (none
+    until the flow passes them): a draft that contradicts the category, or whose root cause
+    names none of the findings' subjects, is rejected (workflowai/llm/draft_checks.py). An
     unusable answer or a missing backend is an outcome with `error` set (the report falls
     back to rules and says why); only an unreachable model raises, and is retried.
     """

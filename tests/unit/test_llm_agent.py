@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from workflowai.analysis.report import EvidenceBlock, LogLine
+from workflowai.analysis.report import Category, EvidenceBlock, Finding, FindingKind, LogLine
 from workflowai.llm.agent import SEARCH_TOOL, SearchArgs, run_agent
 from workflowai.llm.openai_backend import OpenAIGenerator
 from workflowai.schemas import Chunk, ScoredChunk
@@ -196,3 +197,44 @@ def test_agent_wall_clock_timeout_falls_back_with_a_reason() -> None:
     assert not result.outcome.ok
     assert result.outcome.error is not None
     assert result.outcome.error.startswith("the agent timed out after 0.5 s")
+
+
+def test_agent_fences_search_results_with_the_requests_marker() -> None:
+    script = [tool_call(SEARCH_TOOL, {"query": "npm ERESOLVE"}), answer(VALID_ANSWER)]
+    with scripted_server(script) as (url, received):
+        run_agent(_generator(url), RecordingSearch(), evidence=EVIDENCE)
+    system = received[0]["messages"][0]["content"]
+    marker = re.search(r"BEGIN ([0-9a-f]{16})>>>", system)
+    assert marker is not None
+    tool_message = next(m for m in received[1]["messages"] if m["role"] == "tool")
+    assert f"<<<UNTRUSTED KNOWLEDGE BASE ENTRY 1 BEGIN {marker[1]}>>>" in tool_message["content"]
+
+
+def test_agent_reviews_the_final_answer_against_its_prompt() -> None:
+    """The final answer contradicts the rule-made category, and names no finding: rejected."""
+    finding = Finding(kind=FindingKind.DEPENDENCY_CONFLICT, package="react-dom", evidence_lines=[7])
+    steered = json.loads(VALID_ANSWER) | {"category": "infrastructure"}
+    with scripted_server([answer(json.dumps(steered))]) as (url, received):
+        result = run_agent(
+            _generator(url),
+            RecordingSearch(),
+            evidence=EVIDENCE,
+            findings=[finding],
+            category_hint=Category.DEPENDENCY,
+            force_search=False,
+        )
+    assert "react-dom" in received[0]["messages"][1]["content"]  # the findings reached it
+    error = result.outcome.error or ""
+    assert error.startswith("the model's answer was rejected")
+    assert "sets category 'infrastructure', but the rules found 'dependency'" in error
+    assert result.outcome.draft is None
+
+
+def test_agent_caps_the_confidence_of_an_accepted_answer() -> None:
+    with scripted_server([answer(VALID_ANSWER)]) as (url, _):
+        result = run_agent(_generator(url), RecordingSearch(), evidence=EVIDENCE)
+    assert result.outcome.draft is not None
+    assert result.outcome.draft.confidence == 0.5  # no rule category: the lower cap
+    assert result.outcome.warnings == [
+        "model confidence 0.6 capped at 0.5 (no rule found a category)"
+    ]

@@ -6,7 +6,8 @@ guarantee we need is a line here rather than a framework option to trust: at mos
 client as its timeout), exactly one tool that only reads (`search_knowledge_base`), arguments
 validated before it runs, every call recorded as a ToolCallRecord, and a final answer that
 goes through the same ReportDraft validation, review and fallback as `report_writer`
-(search results come back fenced with the prompt's random marker). It uses
+(reviewed against the same `ReportPrompt`; search results come back fenced with that
+prompt's random marker). It uses
 LangChain's messages and `ChatOpenAI.bind_tools`, so any OpenAI-compatible server with tool
 calling works (vLLM, llama.cpp's `chatml-function-calling`, OpenAI).
 
@@ -171,7 +172,9 @@ def run_agent(
     `max_iterations`/`timeout_s` default to the generator's settings (agent_max_iterations,
     agent_timeout_s). `force_search` makes the first call a forced search-tool call (models
     that rarely call tools by themselves still consult the knowledge base); the last allowed
-    call offers no tools, so the model must answer. Never raises for a bad answer or a
+    call offers no tools, so the model must answer. The answer is reviewed like
+    `write_report_draft`'s (`category_hint` is the rule-made category, `findings` the
+    subjects the root cause must name). Never raises for a bad answer or a
     stopped loop (the outcome says why); raises GenerationUnavailableError when the model
     cannot be reached.
     """
@@ -243,7 +246,7 @@ def run_agent(
             continue
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         truncated = finish_reason_of(reply) is FinishReason.LENGTH
-        outcome = parse_report_draft(text, truncated=truncated)
+        outcome = parse_report_draft(text, truncated=truncated, prompt=prompt)
         model_id = str(reply.response_metadata.get("model_name") or settings.model)
         return finish(outcome.model_copy(update={"model": model_id}), iteration)
     reason = f"the agent made {limit} model calls without a final answer"

@@ -1,11 +1,12 @@
-"""Ask a model for the report's prose, and accept its answer only as a validated ReportDraft.
+"""Ask a model for the report's prose, and accept its answer only as a reviewed ReportDraft.
 
 The model's answer is parsed as data and nothing else. The WHOLE answer must be one JSON
 object: surrounding whitespace and at most one ```json code fence around it are tolerated;
 prose before or after it, a second object, duplicate keys or NaN are not. ("The first JSON
 object wins" let an echoed report from the log become the report.) The object is validated
-with pydantic against `ReportDraft` and its text cleaned (NFKC, invisible characters dropped).
-Anything else yields a `DraftOutcome` with
+with pydantic against `ReportDraft`, its text cleaned (NFKC, invisible characters dropped), and
+then reviewed against the prompt it answers (`draft_checks`: category, cited lines, findings'
+subjects, pipe-to-shell fixes; confidence capped). Anything else yields a `DraftOutcome` with
 the reason, and the caller keeps the rule-made report. A bad answer never raises; only an
 unreachable model does (`GenerationUnavailableError`, transient, retried by the Prefect task).
 """
@@ -18,12 +19,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType, ReportDraft
 from workflowai.errors import GenerationError, is_transient
+from workflowai.llm.draft_checks import review_draft
 from workflowai.llm.fences import clean_text
-from workflowai.llm.prompts import build_report_prompt
+from workflowai.llm.prompts import ReportPrompt, build_report_prompt
 from workflowai.llm.protocol import Generator
 from workflowai.schemas import FinishReason, Generation, GenerationRequest, ScoredChunk
 
@@ -40,6 +42,9 @@ class DraftOutcome(BaseModel):
 
     draft: ReportDraft | None = None
     error: str | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the review changed in an accepted draft"
+    )
     model: str | None = None
     generation: Generation | None = None
     raw_text: str = ""
@@ -140,10 +145,13 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def parse_report_draft(text: str, *, truncated: bool = False) -> DraftOutcome:
-    """Validate a model's answer as a ReportDraft; never raises.
+def parse_report_draft(
+    text: str, *, truncated: bool = False, prompt: ReportPrompt | None = None
+) -> DraftOutcome:
+    """Validate a model's answer as a ReportDraft and review it against `prompt`; never raises.
 
-    `truncated` (the model hit max_tokens) only makes the failure reason clearer.
+    Without `prompt` only the shape is checked (one JSON object, the schema). `truncated`
+    (the model hit max_tokens) only makes the failure reason clearer.
     """
     if not text.strip():
         return DraftOutcome(error="the model's answer is empty", raw_text=text)
@@ -159,7 +167,13 @@ def parse_report_draft(text: str, *, truncated: bool = False) -> DraftOutcome:
     except ValidationError as exc:
         reason = f"the model's answer does not match the report schema: {_describe(exc)}"
         return DraftOutcome(error=reason[:MAX_REASON_CHARS], raw_text=text)
-    return DraftOutcome(draft=draft, raw_text=text)
+    if prompt is None:
+        return DraftOutcome(draft=draft, raw_text=text)
+    review = review_draft(draft, prompt)
+    if review.draft is None:
+        reason = "the model's answer was rejected: it " + "; it ".join(review.problems)
+        return DraftOutcome(error=reason[:MAX_REASON_CHARS], raw_text=text)
+    return DraftOutcome(draft=review.draft, warnings=review.warnings, raw_text=text)
 
 
 def write_report_draft(
@@ -175,8 +189,10 @@ def write_report_draft(
 ) -> DraftOutcome:
     """Ask `generator` for the report's prose from evidence, findings and retrieved entries.
 
-    Returns a DraftOutcome: a validated draft, or the reason to fall back to the rule-made
-    report (unparseable or invalid answer, a non-transient generation failure).
+    `category_hint` is the rule-made category: a draft that contradicts it (when it is not
+    unknown) is rejected. With `findings`, the root cause must name one of their subjects.
+    Returns a DraftOutcome: a reviewed draft, or the reason to fall back to the rule-made
+    report (unparseable, invalid or rejected answer, a non-transient generation failure).
     Raises GenerationUnavailableError when the model cannot be reached (worth retrying).
     """
     prompt = build_report_prompt(
@@ -196,6 +212,6 @@ def write_report_draft(
             raise
         return DraftOutcome(error=f"the model failed: {exc}"[:MAX_REASON_CHARS])
     outcome = parse_report_draft(
-        generation.text, truncated=generation.finish_reason is FinishReason.LENGTH
+        generation.text, truncated=generation.finish_reason is FinishReason.LENGTH, prompt=prompt
     )
     return outcome.model_copy(update={"generation": generation, "model": generation.model})
