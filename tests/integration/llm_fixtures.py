@@ -3,13 +3,15 @@
 `llama_server()` starts llama.cpp's OpenAI-compatible server with the repository's own script
 on a free 127.0.0.1 port and stops it by PID. The fault injectors are deliberately fake
 servers: one accepts connections and never answers (timeouts), one answers fixed HTTP bodies
-(malformed JSON, 4xx/5xx), one is a port nobody listens on. The real backends are tested
-against the real server in the same modules.
+(malformed JSON, 4xx/5xx), one is a port nobody listens on, and one answers a script of chat
+completions (tool calls, steered answers) that a real model cannot be made to give on demand.
+The real backends are tested against the real server in the same modules.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +104,62 @@ def canned_http_server(status: int, body: bytes) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"call_{name}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+        ],
+    }
+    return {"message": message, "finish_reason": "tool_calls"}
+
+
+def answer(text: str) -> dict[str, Any]:
+    return {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+
+
+@contextmanager
+def scripted_server(script: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Answers request N with script[N] (the last entry repeats); records request bodies."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            choice = script[min(len(received), len(script)) - 1]
+            body = json.dumps(
+                {
+                    "id": f"cmpl-{len(received)}",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "scripted",
+                    "choices": [{"index": 0, **choice}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", received
     finally:
         server.shutdown()
         server.server_close()

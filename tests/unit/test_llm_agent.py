@@ -1,22 +1,20 @@
 """The agent's guards, driven by a scripted OpenAI-compatible server (a fault injector).
 
-The scripted server answers each request with the next canned completion, so the model can be
-made to call an unknown tool, pass invalid arguments or never stop calling tools. The agent
+The scripted server (tests/integration/llm_fixtures.py) answers each request with the next
+canned completion, so the model can be made to call an unknown tool, pass invalid arguments,
+never stop calling tools or give a steered answer. The agent
 against a real model (llama.cpp) is tested in tests/integration/test_agent.py.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
+from tests.integration.llm_fixtures import answer, scripted_server, tool_call
 from workflowai.analysis.report import Category, EvidenceBlock, Finding, FindingKind, LogLine
 from workflowai.llm.agent import SEARCH_TOOL, SearchArgs, run_agent
 from workflowai.llm.openai_backend import OpenAIGenerator
@@ -37,62 +35,6 @@ EVIDENCE = [
         start_line=7, end_line=7, lines=[LogLine(number=7, text="npm ERR! ERESOLVE")], key_lines=[7]
     )
 ]
-
-
-def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    message = {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": f"call_{name}",
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)},
-            }
-        ],
-    }
-    return {"message": message, "finish_reason": "tool_calls"}
-
-
-def answer(text: str) -> dict[str, Any]:
-    return {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-
-
-@contextmanager
-def scripted_server(script: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Answers request N with script[N] (the last entry repeats); records request bodies."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-            choice = script[min(len(received), len(script)) - 1]
-            body = json.dumps(
-                {
-                    "id": f"cmpl-{len(received)}",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": "scripted",
-                    "choices": [{"index": 0, **choice}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1", received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class RecordingSearch:
