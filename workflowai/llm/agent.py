@@ -211,8 +211,9 @@ def run_agent(
         if remaining <= 0:
             reason = f"the agent timed out after {deadline_s:g} s ({iteration - 1} model calls)"
             return finish(DraftOutcome(error=reason, model=settings.model), iteration - 1)
+        call_timeout_s = min(settings.timeout_s, remaining)
         model = generator.chat_model(
-            max_tokens=max_tokens, temperature=0.0, timeout_s=min(settings.timeout_s, remaining)
+            max_tokens=max_tokens, temperature=0.0, timeout_s=call_timeout_s
         )
         if iteration < limit:
             choice: Any = SEARCH_TOOL if force_search and iteration == 1 else "auto"
@@ -221,7 +222,7 @@ def run_agent(
             messages.append(HumanMessage(content=FINAL_NUDGE))
             runnable = model
         try:
-            with generator.errors(remaining):
+            with generator.errors(call_timeout_s):
                 reply = runnable.invoke(messages)
         except GenerationError as exc:
             if time.perf_counter() - start >= deadline_s:  # the call used up the agent's time
