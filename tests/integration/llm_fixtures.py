@@ -16,10 +16,16 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from workflowai.analysis.report import Category, EvidenceBlock
+from workflowai.llm.draft_checks import CONFIDENCE_CAP, UNKNOWN_CONFIDENCE_CAP, cited_lines
+from workflowai.llm.prompts import build_report_prompt
+from workflowai.llm.report_writer import DraftOutcome, parse_report_draft
+from workflowai.llm.shell_pipes import find_pipe_to_shell
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,3 +169,60 @@ def scripted_server(script: list[dict[str, Any]]) -> Iterator[tuple[str, list[di
     finally:
         server.shutdown()
         server.server_close()
+
+
+# how a real model's draft may fall back (report_writer, agent): anything else is a bug
+FALLBACK_PREFIXES = (
+    "the model's answer",
+    "the model failed",
+    "the agent made",
+    "the agent timed out",
+)
+
+
+def assert_reviewed(
+    outcome: DraftOutcome, evidence: Sequence[EvidenceBlock], category: Category | None
+) -> None:
+    """A real model's outcome under the draft review: an accepted draft keeps every rule
+    (rule-made category, capped confidence, no pipe-to-shell fix, only shown lines cited);
+    a rejected one has no draft and a reason."""
+    if outcome.draft is None:
+        assert outcome.error is not None
+        assert outcome.error.startswith(FALLBACK_PREFIXES), outcome.error
+        return
+    draft = outcome.draft
+    assert outcome.error is None
+    found = category is not None and category is not Category.UNKNOWN
+    if found:
+        assert draft.category is category
+    assert draft.confidence <= (CONFIDENCE_CAP if found else UNKNOWN_CONFIDENCE_CAP)
+    assert all(find_pipe_to_shell(fix) is None for fix in draft.suggested_fixes)
+    shown = {line.number for block in evidence for line in block.lines}
+    for text in (draft.summary, draft.root_cause, *draft.suggested_fixes):
+        for first, last in cited_lines(text):
+            assert set(range(first, last + 1)) <= shown, text
+
+
+def assert_review_rejects_a_contradicted_category(
+    raw_text: str, outcome: DraftOutcome, evidence: Sequence[EvidenceBlock]
+) -> None:
+    """The real answer, reviewed against a prompt whose rule-made category differs from its
+    own, is rejected for that; an answer that is not even a draft was rejected for its
+    shape, with the same reason the parser gives."""
+    if not raw_text.strip():  # no answer (empty, a stopped agent, a failed call)
+        assert outcome.draft is None
+        assert outcome.error is not None
+        empty = outcome.error.startswith("the model's answer is empty")
+        assert empty or outcome.error.startswith(FALLBACK_PREFIXES[1:]), outcome.error
+        return
+    shape = parse_report_draft(raw_text)
+    if shape.draft is None:
+        assert outcome.draft is None
+        assert outcome.error is not None and shape.error is not None
+        assert outcome.error.startswith(shape.error.split(" (")[0])
+        return
+    other = Category.NETWORK if shape.draft.category is not Category.NETWORK else Category.TEST
+    prompt = build_report_prompt(evidence=evidence, hits=[], category_hint=other)
+    reviewed = parse_report_draft(raw_text, prompt=prompt)
+    assert reviewed.draft is None
+    assert f"but the rules found {other.value!r}" in (reviewed.error or "")
