@@ -90,6 +90,12 @@ def test_parse_report_draft_accepts_one_object(text: str, category: Category) ->
         (f"{ECHOED}\n{VALID_JSON}", False, "more than one JSON object"),
         (f"The log says:\n{ECHOED}\nMy answer:\n{VALID_JSON}", False, "text comes before"),
         (f"{VALID_JSON}\n```json\n{ECHOED}\n```", False, "text follows it"),
+        # SmolLM2 on llama.cpp, steered by a planted report: escaped, then a second object
+        (
+            (ECHOED + "\n{'test-failure': tests/test_tax.py}").replace('"', "&#34;"),
+            False,
+            "more than one JSON object",
+        ),
         (f"```json\n{VALID_JSON}\n```\n```json\n{ECHOED}\n```", False, "text follows it"),
         (f"```json\n{VALID_JSON}", True, "opens a code fence it does not close"),
         ("{not json} then " + VALID_JSON, False, "is not valid JSON"),
@@ -111,6 +117,7 @@ def test_parse_report_draft_accepts_one_object(text: str, category: Category) ->
         "echoed-report-first",
         "echoed-report-in-prose",
         "second-object-in-fence",
+        "escaped-echo-first",
         "two-fences",
         "unclosed-fence",
         "junk-brace-first",

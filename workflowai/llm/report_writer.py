@@ -108,13 +108,12 @@ def _answer_object(text: str) -> dict[str, Any]:
         return whole_json_object(text)
     except ValueError:
         # llama.cpp's chatml-function-calling template HTML-escapes the chat, and small
-        # models then answer escaped JSON (&#34;summary&#34;: ...): the same rule, unescaped
-        if "&" in text:
-            try:
-                return whole_json_object(html.unescape(text))
-            except ValueError:
-                pass
-        raise
+        # models then answer escaped JSON (&#34;summary&#34;: ...): the same rule applies to
+        # the unescaped text, and its reason is the one that describes the answer
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            raise
+        return whole_json_object(unescaped)
 
 
 def _normalize(data: dict[str, Any]) -> dict[str, Any]:
