@@ -103,6 +103,7 @@ def assemble_report(
         model_name=outcome.model if outcome is not None else None,
         model_error=outcome.error if outcome is not None else None,
         tool_calls=model.tool_calls if model is not None else [],
+        warnings=outcome.warnings if outcome is not None else [],
     )
 
 
