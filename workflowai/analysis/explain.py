@@ -137,6 +137,9 @@ def subject(finding: Finding) -> str:
 
 def _item(finding: Finding) -> str:
     name = subject(finding)
+    location = where(finding)
+    if location and finding.file and finding.file not in name:
+        name = f"{name} at {location}" if name else location
     message = short_message(finding.message) if finding.message else ""
     if finding.expected and finding.actual and "expected" not in message.lower():
         message = (message + "; " if message else "") + (

@@ -17,6 +17,7 @@ values) found near a finding are attached to it. Then:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -42,9 +43,13 @@ MAX_FINDINGS = 10
 # findings from lines below this share of the strongest finding's line are dropped
 FINDING_FLOOR = 0.3
 MAX_MESSAGE_CHARS = 300
+CAUSE_BOOST = 1.1
+# an evidence line no rule matched counts this share of its block's strongest line
+EVIDENCE_FACTOR = 0.9
 # details are looked for around this many of the strongest findings
 DETAIL_TARGETS = 40
 _INT_FIELDS = ("line", "column")
+_SUBJECTS = ("test", "file", "package", "command", "host")
 _TEXT_FIELDS = (
     "message",
     "test_id",
@@ -123,18 +128,22 @@ def extract_findings(
     log: NormalizedLog,
     scored: Sequence[ScoredLine],
     *,
+    evidence: Sequence[tuple[int, int, float]] = (),
     pack: GrammarPack | None = None,
     failing_command: str | None = None,
 ) -> FindingSet:
-    """The distinct failures in `scored` (see the module docstring), root cause first.
+    """The distinct failures in `scored` and in the evidence blocks' other lines (see the
+    module docstring), root cause first.
 
+    `evidence`: (first line, last line, score of the strongest line) of each evidence block:
+    a tool no rule knows still prints its diagnostics there, next to the lines that did match.
     `failing_command`: the failing step's command, for a runner exit line that names none.
     """
     pack = pack or default_grammars()
     texts = {number: line.text for number, line in log.lines.items()}
     drafts: list[_Draft] = []
     totals: Counter[str] = Counter()
-    for line in scored:
+    for line in [*scored, *_evidence_lines(log, scored, evidence)]:
         drafts.extend(_drafts_of(line, pack, texts, totals))
     if not drafts:
         return FindingSet(ecosystems=_rule_ecosystems(scored))
@@ -142,9 +151,10 @@ def extract_findings(
     drafts = [d for d in drafts if d.score >= best * FINDING_FLOOR]
     _attach_details(drafts, pack, texts)
     for draft in drafts:
-        exits = draft.kind is FindingKind.PROCESS_EXIT
-        if exits and failing_command and "command" not in draft.fields:
-            draft.fields["command"] = failing_command
+        # an exit, or a cause that names nothing, is about the failing step's command
+        bare = draft.kind in kinds.CAUSES and not any(k in draft.fields for k in _SUBJECTS)
+        if (draft.kind is FindingKind.PROCESS_EXIT or bare) and failing_command:
+            draft.fields.setdefault("command", failing_command)
     merged = _merge(drafts)
     merged = _fold(merged)
     tests = sum(1 for d in merged if d.kind is FindingKind.TEST_FAILURE)
@@ -160,6 +170,32 @@ def extract_findings(
         ecosystems=_ecosystems(ordered, scored),
         tools=list(dict.fromkeys(d.tool for d in ordered if d.tool)),
     )
+
+
+def _evidence_lines(
+    log: NormalizedLog, scored: Sequence[ScoredLine], evidence: Sequence[tuple[int, int, float]]
+) -> list[ScoredLine]:
+    """The evidence blocks' lines no rule matched, scored below their block's best line."""
+    known = {line.number for line in scored}
+    out: list[ScoredLine] = []
+    for start, end, score in evidence:
+        for number in range(start, end + 1):
+            line = log.lines.get(number)
+            if line is None or number in known or not line.text.strip():
+                continue
+            known.add(number)
+            out.append(
+                ScoredLine(
+                    number=number,
+                    text=line.text,
+                    step=line.step,
+                    hits=[],
+                    rule_weight=0.0,
+                    score=score * EVIDENCE_FACTOR,
+                    template="",
+                )
+            )
+    return out
 
 
 def _drafts_of(
@@ -185,6 +221,11 @@ def _drafts_of(
             header = header_above(texts, line.number)
             if header:
                 fields["file"] = header
+        if grammar.command and "command" not in fields:
+            with contextlib.suppress(KeyError):  # a group the template needs is absent
+                fields["command"] = grammar.command.format(**fields)
+        if "message" not in fields and not any(k in fields for k in _SUBJECTS):
+            fields["message"] = line.text.strip()
         kind = _classified(grammar.kind, grammar.classify, fields)
         out.append(
             _Draft(
@@ -226,11 +267,15 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
     for alias, name in (("module", "package"), ("crate", "package"), ("goal", "command")):
         if alias in fields:
             fields.setdefault(name, fields.pop(alias))
+    named = kinds.classify_message(line.text)
+    subjectless = not any(k in fields for k in _SUBJECTS)
+    if subjectless and named is None:
+        return None  # a line that names neither a subject nor a kind of failure
     kind = _RULE_KINDS[hit.rule.category]
     if kind is FindingKind.MISSING_DEPENDENCY:
-        kind = kinds.classify_message(line.text) or kind
-        if kind not in kinds.CAUSES:
-            kind = FindingKind.MISSING_DEPENDENCY
+        kind = named if named in kinds.CAUSES else kind
+    if subjectless:
+        fields.setdefault("message", line.text.strip())
     ecosystem = ECOSYSTEM_ALIASES.get(hit.rule.ecosystem, hit.rule.ecosystem)
     return _Draft(
         kind=kind,
@@ -241,7 +286,7 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
         tool=None,
         ecosystem=ecosystem if ecosystem not in {"system", "network", "shell", "lint"} else None,
         step=line.step,
-        fallback=not any(k in fields for k in ("test", "file", "package", "command", "host")),
+        fallback=subjectless,
         from_rule=True,
         lines={line.number},
     )
@@ -293,18 +338,17 @@ _NUMBERS = re.compile(r"\d+")
 def _key(draft: _Draft) -> tuple[str, ...]:
     f = draft.fields
     kind = draft.kind.value
+    if draft.fallback:
+        return (kind, "fallback")
     if draft.kind is FindingKind.TEST_FAILURE:
         if "test" in f:
             return (kind, "test", _test_key(f["test"]))
         return (kind, "file", _basename(f.get("file", "")), f.get("package", ""))
     if draft.kind in _DETAIL_KINDS:
-        return (
-            kind,
-            _basename(f.get("file", "")),
-            f.get("line", ""),
-            f.get("code", ""),
-            _NUMBERS.sub("#", f.get("message", ""))[:80],
-        )
+        if "file" in f and "line" in f:  # one place in the code is one finding
+            return (kind, _basename(f["file"]), f["line"])
+        message = _NUMBERS.sub("#", f.get("message", ""))[:80]
+        return (kind, _basename(f.get("file", "")), f.get("code", ""), message)
     for subject in ("package", "host", "command", "file", "code"):
         if subject in f:
             return (kind, subject, f[subject].lower())
@@ -392,9 +436,10 @@ def _root(drafts: list[_Draft]) -> _Draft:
                 own = [c for c in causes if c.kind is kind]
                 if own:
                     return max(own, key=lambda d: d.score)
-    if causes and not tests:
-        return max(causes, key=lambda d: d.score)
-    return max(real, key=lambda d: (d.score, -d.number))
+    # a cause a little weaker than a symptom still explains it
+    return max(
+        real, key=lambda d: (d.score * (CAUSE_BOOST if d.kind in kinds.CAUSES else 1.0), -d.number)
+    )
 
 
 def _order(drafts: list[_Draft]) -> list[_Draft]:

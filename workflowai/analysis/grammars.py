@@ -15,7 +15,8 @@ tool is a network error. `location` looks for the file and line on the lines jus
 (rustc's ` --> src/main.rs:4:5`) or above (Python's `File "x.py", line 3`), and with
 `needs_location` the line is no finding without one; `header: above`
 takes the file from the nearest path-only line above (eslint's stylish format). A fallback
-grammar's findings are dropped when any other finding of the same kind exists.
+grammar's findings are dropped when any other finding of the same kind exists. `command`
+composes the failing command from the groups (`make {target}`: make prints only the target).
 Grammars are tried in file-name then file order; for findings, the first match on a line wins.
 """
 
@@ -63,6 +64,8 @@ class Grammar(BaseModel):
     within: int = Field(default=40, ge=1, le=200)
     # the format is only this tool's when the location line is there (rustc's ` --> `)
     needs_location: bool = False
+    # the command, composed from the groups where the line names only part of it
+    command: str | None = None
     fallback: bool = False
 
 

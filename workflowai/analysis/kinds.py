@@ -167,6 +167,9 @@ _COMMAND_CATEGORIES: list[tuple[re.Pattern[str], Category]] = [
             r"prettier|rubocop|golangci-lint|golint|go vet|staticcheck|clippy|rustfmt|cargo fmt|"
             r"gofmt|checkstyle|spotless\w*|pmd|spotbugs|detekt|ktlint|shellcheck|hadolint|"
             r"yamllint|markdownlint|phpcs|phpstan|psalm|swiftlint|credo|hlint|codespell|"
+            r"perlcritic|jshint|jscs|csslint|scss-lint|sass-lint|htmlhint|cppcheck|clang-tidy|"
+            r"cpplint|pycodestyle|pep8|pydocstyle|bandit|coffeelint|standard|xo|vint|luacheck|"
+            r"scalastyle|scalafmt|php-cs-fixer|ktlint|swiftformat|elvis|check-formatted|"
             r"pre-commit|format(?:ting)?[-:]check|fmt --check|typecheck|type-check|check-types|"
             r"style)\b",
             re.I,

@@ -59,6 +59,13 @@ class Signals(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     findings: FindingSet = Field(default_factory=FindingSet)
 
+    @property
+    def explained_category(self) -> Category:
+        """The root finding's category, else the rules' vote: what the report says."""
+        if self.findings.category is not Category.UNKNOWN:
+            return self.findings.category
+        return self.category
+
 
 class _Block:
     """A window of the log around one or more key lines; each key keeps its own window."""
@@ -166,7 +173,10 @@ def extract_signals(
     evidence = [_evidence(log, block) for block in blocks]
     rule_ids = list(dict.fromkeys(hit.rule.id for k in keys for hit in k.hits))
     failing_step = _failing_step(log, keys)
-    findings = extract_findings(log, scored, failing_command=step_command(failing_step))
+    spans = [(b.start, b.end, max(k.score for k in b.keys)) for b in blocks]
+    findings = extract_findings(
+        log, scored, evidence=spans, failing_command=step_command(failing_step)
+    )
     return Signals(
         blocks=evidence,
         category=category,
