@@ -33,6 +33,7 @@ from workflowai.analysis.grammars import (
     default_grammars,
     header_above,
     location_near,
+    section_above,
 )
 from workflowai.analysis.normalize import NormalizedLog
 from workflowai.analysis.paths import workspace_relative
@@ -144,7 +145,7 @@ def extract_findings(
     drafts: list[_Draft] = []
     totals: Counter[str] = Counter()
     for line in [*scored, *_evidence_lines(log, scored, evidence)]:
-        drafts.extend(_drafts_of(line, pack, texts, totals))
+        drafts.extend(_drafts_of(line, pack, texts, totals, failing_command))
     if not drafts:
         return FindingSet(ecosystems=_rule_ecosystems(scored))
     best = max(d.score for d in drafts)
@@ -199,7 +200,11 @@ def _evidence_lines(
 
 
 def _drafts_of(
-    line: ScoredLine, pack: GrammarPack, texts: dict[int, str], totals: Counter[str]
+    line: ScoredLine,
+    pack: GrammarPack,
+    texts: dict[int, str],
+    totals: Counter[str],
+    failing_command: str | None,
 ) -> list[_Draft]:
     out: list[_Draft] = []
     for hit in pack.match(line.text):
@@ -217,16 +222,21 @@ def _drafts_of(
                 continue
             for key, value in where.items():
                 fields.setdefault(key, value)
-        if grammar.header and "file" not in fields:
+        if grammar.header == "above" and "file" not in fields:
             header = header_above(texts, line.number)
             if header:
                 fields["file"] = header
+        if grammar.header == "section":
+            test = section_above(texts, line.number)
+            if test is None:
+                continue
+            fields.setdefault("test", test)
         if grammar.command and "command" not in fields:
             with contextlib.suppress(KeyError):  # a group the template needs is absent
                 fields["command"] = grammar.command.format(**fields)
         if "message" not in fields and not any(k in fields for k in _SUBJECTS):
             fields["message"] = line.text.strip()
-        kind = _classified(grammar.kind, grammar.classify, fields)
+        kind = _classified(grammar.kind, grammar.classify, fields, failing_command)
         out.append(
             _Draft(
                 kind=kind,
@@ -247,7 +257,12 @@ def _drafts_of(
     return [rule_draft] if rule_draft is not None else []
 
 
-def _classified(kind: FindingKind, how: Classify, fields: dict[str, str]) -> FindingKind:
+def _classified(
+    kind: FindingKind, how: Classify, fields: dict[str, str], command: str | None
+) -> FindingKind:
+    if how is Classify.COMMAND:
+        category = kinds.command_category(command)
+        return kinds.CATEGORY_KINDS.get(category, kind) if category else kind
     if how is Classify.CODE:
         return kinds.NPM_CODES.get(fields.get("code", ""), kind)
     if how is Classify.MESSAGE:
@@ -400,12 +415,19 @@ def _fold(drafts: list[_Draft]) -> list[_Draft]:
         return kept
     ids = [d.fields["test"] for d in tests]
 
+    files = {_basename(d.fields["file"]) for d in tests if "file" in d.fields} | {
+        _basename(d.fields["test"].split("::")[0]) for d in tests if "::" in d.fields["test"]
+    }
+    anonymous = any("file" not in d.fields for d in tests)
+
     def covered(draft: _Draft) -> bool:
         if draft.kind is not FindingKind.TEST_FAILURE:
             return False
         test = draft.fields.get("test")
-        if test is None:
-            return True  # a file or package line: its tests are listed
+        if test is None:  # a file or package line: dropped when its tests are listed
+            return "file" not in draft.fields or (
+                _basename(draft.fields["file"]) in files or (anonymous and not files)
+            )
         return any(other != test and other.startswith(test + ".") for other in ids)
 
     return [d for d in kept if not covered(d)]
@@ -437,8 +459,13 @@ def _root(drafts: list[_Draft]) -> _Draft:
                 if own:
                     return max(own, key=lambda d: d.score)
     # a cause a little weaker than a symptom still explains it
+    # near-equal strengths (one runner's list) go to the first printed
     return max(
-        real, key=lambda d: (d.score * (CAUSE_BOOST if d.kind in kinds.CAUSES else 1.0), -d.number)
+        real,
+        key=lambda d: (
+            round(d.score * (CAUSE_BOOST if d.kind in kinds.CAUSES else 1.0), 2),
+            -min(d.lines),
+        ),
     )
 
 
@@ -446,13 +473,14 @@ def _order(drafts: list[_Draft]) -> list[_Draft]:
     if not drafts:
         return []
     root = _root(drafts)
+    # the root's kind first, in log order (runners print the first failure first), then the
+    # other kinds by strength
     rest = sorted(
         (d for d in drafts if d is not root),
         key=lambda d: (
             d.kind is FindingKind.PROCESS_EXIT,
             d.kind is not root.kind,
-            -round(d.score, 3),
-            d.number,
+            min(d.lines) if d.kind is root.kind else -d.score,
         ),
     )
     return [root, *rest]

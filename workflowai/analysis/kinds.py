@@ -216,6 +216,16 @@ _COMMAND_CATEGORIES: list[tuple[re.Pattern[str], Category]] = [
 ]
 
 
+# the kind of a diagnostic printed by a command of each category
+CATEGORY_KINDS: dict[Category, FindingKind] = {
+    Category.LINT: FindingKind.LINT_VIOLATION,
+    Category.TEST: FindingKind.TEST_FAILURE,
+    Category.COMPILE: FindingKind.COMPILE_ERROR,
+    Category.DEPENDENCY: FindingKind.MISSING_DEPENDENCY,
+    Category.CONFIGURATION: FindingKind.CONFIG_ERROR,
+}
+
+
 def command_category(command: str | None) -> Category | None:
     """The category of a failing command by what it runs; None when it tells nothing."""
     if not command:
