@@ -309,16 +309,13 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
 
 def _attach_details(drafts: list[_Draft], pack: GrammarPack, texts: dict[int, str]) -> None:
     """Fill missing fields of findings from detail lines near them (nearest finding wins)."""
-    targets = sorted((d for d in drafts if d.kind in _DETAIL_KINDS), key=lambda d: -d.score)[
-        :DETAIL_TARGETS
-    ]
-    if not targets:
+    targets = sorted(
+        (d for d in drafts if d.kind is not FindingKind.PROCESS_EXIT), key=lambda d: -d.score
+    )[:DETAIL_TARGETS]
+    detail_pack = pack.details
+    if not targets or not detail_pack.grammars:
         return
-    details = [g for g in pack.grammars if g.role is Role.DETAIL]
-    detail_pack = GrammarPack(details) if details else None
-    if detail_pack is None:
-        return
-    window = max(g.within for g in details)
+    window = max(g.within for g in detail_pack.grammars)
     numbers = sorted({n for d in targets for n in range(d.number - window, d.number + window + 1)})
     for number in numbers:
         text = texts.get(number)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -113,6 +113,11 @@ class GrammarPack:
             ]
         except re.error as exc:
             raise ConfigError(f"invalid grammar pattern: {exc}") from exc
+
+    @cached_property
+    def details(self) -> GrammarPack:
+        """The detail grammars alone: what is looked for around a finding."""
+        return GrammarPack([g for g in self.grammars if g.role is Role.DETAIL])
 
     def match(self, line: str) -> list[GrammarHit]:
         hits: list[GrammarHit] = []

@@ -175,7 +175,7 @@ def extract_signals(
     failing_step = _failing_step(log, keys)
     spans = [(b.start, b.end, max(k.score for k in b.keys)) for b in blocks]
     findings = extract_findings(
-        log, scored, evidence=spans, failing_command=step_command(failing_step)
+        log, scored, evidence=spans, failing_command=step_command(failing_step, log.ci_provider)
     )
     return Signals(
         blocks=evidence,
@@ -388,13 +388,15 @@ def _signature_lines(keys: list[ScoredLine]) -> list[ScoredLine]:
 _STEP_PREFIX = re.compile(r"^(?:Run |\$ |script: |sh: )")
 
 
-def step_command(step: str | None) -> str | None:
-    """The command a step runs, when its name is the command (GitHub's `Run pytest -q`,
-    Travis's `$ make test`); None for a named step ("Build and test")."""
+def step_command(step: str | None, ci_provider: str | None = None) -> str | None:
+    """The command a step runs, when its name is the command (GitHub's `Run pytest -q`;
+    on Travis CI every step is the command it echoed); None for a named step."""
     if not step:
         return None
     command, prefixed = _STEP_PREFIX.subn("", step.strip(), count=1)
-    return command.strip() or None if prefixed else None
+    if prefixed or ci_provider == "travis":
+        return command.strip() or None
+    return None
 
 
 def _failing_step(log: NormalizedLog, keys: list[ScoredLine]) -> str | None:
