@@ -4,15 +4,17 @@ command that carries them. Each finder appends `(start, end, type)` spans for on
 - Assignments: `NAME=value`, `name: value`, `"name": "value"`, `name => value`, their
   URL-encoded (`password%3D...`) and escaped-JSON (`\\"password\\":\\"...\\"`) forms, under any
   name `redact_names.is_secret_name` accepts (env dumps, YAML, JSON, .npmrc, .pypirc, -D
-  properties, connection strings, query strings). An unquoted value runs to the next space; it
-  stops early at a `;`/`&`/`,` that starts the next `name=` (connection and query strings).
+  properties, connection strings, query strings). An unquoted value runs to the next space
+  (env dumps hold `pa$$;w&rd` whole); after `?`/`&` it ends at the next `&`, and when the name
+  follows a `;` or `,` (a list of pairs: `;AccountKey=...;EndpointSuffix=`) at the next
+  `;name=`/`,name=`.
 - Flags: `--password V`, `-storepass V`, `--account-key V`; `docker login -p V`,
   `sshpass -p V`, `openssl -passin pass:V`, `curl -u user:V`, `mysql -pV`, `zip -P V`,
   `echo V | docker login --password-stdin`, `aws configure set NAME V`, `ENV NAME V`.
 - Headers: `Authorization: <scheme> V`, `Cookie: a=V; b=V`, `Set-Cookie: a=V; Path=/`.
 - URLs: `scheme://user:V@host` (V may hold `! $ & ; + @ %xx`), `scheme://TOKEN@host`.
-- Generic: a random-looking value of 20+ characters assigned to any name that is not an id,
-  hash or digest (`SESSION=Zk9a...`).
+- Generic: a random-looking value of 20+ characters assigned to any env-style name that is
+  not an id, hash or digest (`SESSION=Zk9a...`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ TRAILING_NAME = re.compile(
     re.IGNORECASE,
 )
 _NEXT_PAIR = re.compile(r"[;&,](?=\s?[\w.-]+=)|%22|%26(?=[\w.-]+%3[dD])")
+_NEXT_ENCODED_PAIR = re.compile(r"%26(?=[\w.-]+%3[dD])")  # `...%26user%3D...`: `&user=`
 _TRAILING_PUNCT = ",;)]}>'\"\\`"
 _ARG = r"(?:\"(?P<v2>[^\"]*)\"|'(?P<v3>[^']*)'|(?P<v5>[^\s\"'-]\S*))"  # one argument
 _FLAG = re.compile(rf"(?<![\w-])(?P<name>--?[\w-]*?(?:{_NAME_RE})[\w-]*)\s+" + _ARG, re.IGNORECASE)
@@ -120,8 +123,9 @@ def _trimmed(line: str, start: int, end: int, *, query: bool, pairs: bool) -> in
     if query:
         cut = min((i for i in (value.find("&"), value.find("#")) if i >= 0), default=-1)
         value = value[:cut] if cut >= 0 else value
-    elif pairs and (nxt := _NEXT_PAIR.search(value)):
-        value = value[: nxt.start()]
+    else:
+        nxt = (_NEXT_PAIR if pairs else _NEXT_ENCODED_PAIR).search(value)
+        value = value[: nxt.start()] if nxt is not None else value
     return start + len(value.rstrip(_TRAILING_PUNCT))
 
 
@@ -209,7 +213,7 @@ def find_flags(line: str, low: str, spans: list[Span], *, named: bool) -> None:
     if named and ("config" in low or "ENV" in line or "ARG" in line or "setenv" in low):
         for match in _CONFIG_SET.finditer(line):
             if is_secret_name(match.group("name")):
-                _add_match(spans, line, match, "secret-assignment", pairs=True)
+                _add_match(spans, line, match, "secret-assignment")
 
 
 def find_headers(line: str, low: str, spans: list[Span]) -> None:
