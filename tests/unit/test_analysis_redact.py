@@ -461,6 +461,7 @@ REAL_CLEAN = [
     '-- change_column(:email_logs, :bounce_key, "uuid USING bounce_key::uuid")',
     "[INFO] ----------------------------< JWT4B:JWT4B >-----------------------------",
     "No certificate found matching 'upload.extauth.localhost': strictly configured clients",
+    "memcached.sess_prefix => memc.sess.key. => memc.sess.key.",
 ]
 
 

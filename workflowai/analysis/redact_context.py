@@ -179,6 +179,8 @@ def find_assignments(line: str, spans: list[Span]) -> None:
             continue  # `PASS: test_x`, `token: ']'`: `name: word` reads as output, not a secret
         if name == "PASS" and match.group("v5") is not None:
             continue  # `PASS: TestX`, `--- PASS: TestX (0.1s)`: a test result
+        if (match.group("v5") or "").rstrip(_TRAILING_PUNCT + ".") == name.rstrip("."):
+            continue  # `sess.key. => memc.sess.key.`: a setting listed with its own name
         # in a list of pairs (`;AccountKey=...;Suffix=`, `--set a=1,b.password=x,c=2`) the value
         # ends at the next pair; elsewhere (`DB_PASS=pa;ss=w`) at the next space
         pairs = before in (";", ",")
