@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.results import PERSIST_JSON
 from tasks.analysis import (
     assemble_report,
     extract_signals,
@@ -25,7 +26,7 @@ from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
 
 
-@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}")
+@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}", **PERSIST_JSON)
 def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
     settings = Settings()
     log = read_log(params.log_source, settings)
@@ -41,12 +42,15 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
             hits,
             agent=params.agent,
             log_type=params.log_type,
-            category_hint=signals.category,
+            category_hint=signals.explained_category,
+            findings=signals.findings.findings,
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             settings=settings,
         )
-    report = assemble_report(signals, hits, model, params.log_type, params.ci_provider)
+    report = assemble_report(
+        signals, hits, model, params.log_type, params.ci_provider, top_k=params.top_k
+    )
     if params.publish:
         publish_report(report)
     return report

@@ -13,6 +13,8 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from tasks.inputs import worker_path
+from tasks.log_storage import load_blob_store
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
 from workflowai.analysis import normalize
@@ -22,11 +24,14 @@ from workflowai.analysis.baseline import Baseline, build_baseline
 from workflowai.analysis.normalize import NormalizedLog
 from workflowai.analysis.query import build_retrieval_query
 from workflowai.analysis.redact import Redactor
+from workflowai.analysis.relevance import RETRIEVAL_OVERFETCH
 from workflowai.analysis.render import render_markdown
 from workflowai.analysis.report import AnalysisReport, LogType
 from workflowai.analysis.signals import Signals
 from workflowai.knowledge.search import search
 from workflowai.llm.agent import AgentOutcome
+from workflowai.logpack import open_baseline, open_log
+from workflowai.logref import LogRef
 from workflowai.schemas import ScoredChunk, SearchRequest
 from workflowai.settings import SearchMode, Settings
 
@@ -34,22 +39,31 @@ _KEY_CHARS = re.compile(r"[^a-z0-9-]+")
 
 
 @task(**task_policy(timeout_seconds=900, retries=0))
-def read_log(source: str | Path, settings: Settings) -> NormalizedLog:
+def read_log(source: LogRef | Path, settings: Settings) -> NormalizedLog:
     """Stream the log in: decode, clean, redact each line, keep what evidence needs.
 
-    Raises LogParseError for an empty, binary or unreadable log (never retried).
+    A LogRef is read from the log storage (size and sha256 checked, redacted again); a path is
+    read on the worker, in a deployment run only under the allowed roots.
+    Raises LogParseError for an empty, binary or unreadable log, LogRefError for a reference
+    that cannot be read or does not match, PathNotAllowedError (none retried).
     """
+    if isinstance(source, LogRef):
+        return open_log(load_blob_store(settings), source, settings)
     return normalize.read_log(
-        source, max_bytes=settings.analysis.max_log_bytes, redactor=Redactor()
+        worker_path(source, settings),
+        max_bytes=settings.analysis.max_log_bytes,
+        redactor=Redactor(),
     )
 
 
 @task(**task_policy(timeout_seconds=900, retries=0))
-def read_baseline(source: str | Path | None, settings: Settings) -> Baseline | None:
+def read_baseline(source: LogRef | Path | None, settings: Settings) -> Baseline | None:
     """The line templates of a passing run of the same job (None: no baseline given)."""
     if source is None:
         return None
-    return build_baseline(source, max_bytes=settings.analysis.max_log_bytes)
+    if isinstance(source, LogRef):
+        return open_baseline(load_blob_store(settings), source, settings)
+    return build_baseline(worker_path(source, settings), max_bytes=settings.analysis.max_log_bytes)
 
 
 @task(**task_policy(timeout_seconds=600, retries=0))
@@ -66,7 +80,8 @@ def retrieve_context(
     query = build_retrieval_query(signals)
     if not query:
         return []
-    request = SearchRequest(query=query, top_k=top_k, mode=mode)
+    # fetch more than will be cited: entries that do not fit the log are dropped at assembly
+    request = SearchRequest(query=query, top_k=top_k * RETRIEVAL_OVERFETCH, mode=mode)
     return search(get_store(settings), get_embedder(settings), request, settings.search).hits
 
 
@@ -77,8 +92,10 @@ def assemble_report(
     model: AgentOutcome | None,
     log_type: LogType,
     ci_provider: str | None,
+    top_k: int = 5,
 ) -> AnalysisReport:
-    """The report: rule-made evidence and citations, prose from the model's draft if valid."""
+    """The report: rule-made evidence and citations (the `top_k` entries that fit the log),
+    prose from the model's draft if valid."""
     outcome = model.outcome if model is not None else None
     return build_report(
         signals,
@@ -90,6 +107,8 @@ def assemble_report(
         model_name=outcome.model if outcome is not None else None,
         model_error=outcome.error if outcome is not None else None,
         tool_calls=model.tool_calls if model is not None else [],
+        warnings=outcome.warnings if outcome is not None else [],
+        max_citations=top_k,
     )
 
 

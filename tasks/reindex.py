@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prefect import task
 
+from tasks.inputs import worker_paths
 from tasks.knowledge_base import starter_sources
 from tasks.policy import task_policy
 from tasks.resources import forget_store, get_embedder
@@ -93,8 +94,12 @@ def rollback_version(settings: Settings) -> steps.ReindexOutcome:
 
 @task(**task_policy(timeout_seconds=30, retries=0))
 def resolve_sources(sources: list[Path], settings: Settings) -> list[Path]:
-    """The folders to reindex: given, else configured, else the starter KB; never none."""
-    resolved = sources or starter_sources(settings)
+    """The folders to reindex: given, else configured, else the starter KB; never none.
+
+    Given folders of a deployment run must lie under the allowed roots (PathNotAllowedError);
+    configured ones are the operator's and need not.
+    """
+    resolved = worker_paths(sources, settings) or starter_sources(settings)
     if not resolved:
         raise ConfigError(
             "nothing to reindex: pass source folders or set WORKFLOWAI_REINDEX__SOURCES"
