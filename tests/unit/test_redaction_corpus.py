@@ -40,6 +40,16 @@ def test_redaction_corpus_every_value_is_redacted(kind: str) -> None:
     assert not failures, f"recall {recall:.3f}; first: {failures[0]}"
 
 
+def test_redaction_corpus_redacting_again_changes_and_counts_nothing() -> None:
+    """The worker redacts what the client already redacted (logpack.reredact) and warns about
+    whatever it finds: redaction must be idempotent, or every upload would raise that warning."""
+    for case in (c for cases in CASES.values() for c in cases):
+        once = list(redact_lines(case.lines))
+        again = Redactor()
+        assert list(redact_lines(once, again)) == once, case.lines
+        assert not again.counts, (once, dict(again.counts))
+
+
 def test_redaction_corpus_through_read_log_keeps_no_value() -> None:
     cases = [case for kind in sorted(CASES) for case in CASES[kind]]
     lines = [line for case in cases for line in case.lines]

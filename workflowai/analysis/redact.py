@@ -63,6 +63,7 @@ _JSON_ITEM = re.compile(r'^\s*"[^"]+"\s*:\s*"(?P<value>[^"]*)"')
 _PROSE = re.compile(r"[A-Za-z]{2,}[ \t]+[A-Za-z]{2,}[ \t]+[A-Za-z]{2,}")
 _ARMOR_HEADER = re.compile(r"^\s*(?:Proc-Type|DEK-Info|Version|Comment|Hash|Charset):")
 _STATE_ENDINGS = frozenset(":{=|>-+")
+_MARKED = MARK.split("{", 1)[0]  # `[REDACTED:`: text an earlier pass already redacted
 
 
 def _indent(line: str) -> int:
@@ -75,6 +76,7 @@ class Redactor:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self._key_block = 0  # lines seen inside a PEM private key block
+        self._key_counted = False  # the block's redaction counted (once, with its first body)
         self._pending: tuple[int, bool] | None = None  # (key line's indent, YAML block scalar?)
         self._block_counted = False
         self._data_block: tuple[int, str] | None = None  # (indent, "data"/"stringData"/"json")
@@ -133,8 +135,12 @@ class Redactor:
             ):
                 self._key_block = 0  # a truncated key: this line is ordinary output again
                 return 0
-            if line.strip():
-                quiet.append((_indent(line), len(line.rstrip()), "private-key"))
+            body = line.strip()
+            if body and not body.startswith(_MARKED):  # not already redacted by an earlier pass
+                first = not self._key_counted
+                self._key_counted = True
+                span = (_indent(line), len(line.rstrip()), "private-key")
+                (spans if first else quiet).append(span)
             return -1
         if self._pending is not None:
             indent, block = self._pending
@@ -143,9 +149,11 @@ class Redactor:
             if block and start > indent and "PRIVATE KEY" in line:
                 self._pending = None  # `key: |` holding a PEM: the key block takes over
             elif block and start > indent:  # a YAML block scalar's lines: counted once
-                first = not self._block_counted
-                self._block_counted = True
-                (spans if first else quiet).append((start, len(value) + start, "secret-assignment"))
+                if not value.startswith(_MARKED):
+                    first = not self._block_counted
+                    self._block_counted = True
+                    span = (start, len(value) + start, "secret-assignment")
+                    (spans if first else quiet).append(span)
                 return -1
             self._pending = None
             if (
@@ -191,11 +199,11 @@ class Redactor:
             begin = BEGIN_KEY.search(line, rest) or KEY_MARKERS.search(line, rest)
             if begin is not None and END_KEY.search(line, begin.end()) is None:
                 self._key_block = 1  # the header stays visible; the body lines are redacted
-                self.counts["private-key"] += 1
                 spans[:] = [s for s in spans if s[2] != "private-key"]
-                if line[begin.end() :].strip():
+                rest_of_line = line[begin.end() :].strip()
+                self._key_counted = bool(rest_of_line) and not rest_of_line.startswith(_MARKED)
+                if self._key_counted:
                     spans.append((begin.end(), len(line), "private-key"))
-                    self.counts["private-key"] -= 1  # that span is counted with the line
                 return
         tail = line[-2:] if line[-1:] not in " \t" else line.rstrip()[-2:]
         if tail[-1:] not in _STATE_ENDINGS:
