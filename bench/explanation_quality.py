@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import time
@@ -213,7 +214,12 @@ def main() -> None:
     }
     print("| set | logs | unknown | named | fixes with a filled placeholder | foreign |")
     print("|---|---|---|---|---|---|")
-    with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=(str(db),)) as pool:
+    # spawn, not fork: the parent loaded torch to index the knowledge base, and a forked child
+    # of a process with torch's threads can hang
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        args.jobs, mp_context=context, initializer=_init, initargs=(str(db),)
+    ) as pool:
         for name, cases in sets.items():
             if args.only and name != args.only:
                 continue
