@@ -510,6 +510,15 @@ def _ecosystems(drafts: list[_Draft], scored: Sequence[ScoredLine]) -> list[str]
     return _rule_ecosystems([s for s in scored if s.score >= best * 0.5])
 
 
+def _test_file(test_id: str | None) -> str | None:
+    """The file a `path::name` test id names (pytest, and runners that copy its ids)."""
+    if test_id and "::" in test_id:
+        path = test_id.split("::", 1)[0]
+        if "." in path.rsplit("/", 1)[-1]:
+            return workspace_relative(path)
+    return None
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
@@ -522,7 +531,7 @@ def _finding(draft: _Draft) -> Finding:
     values: dict[str, str | None] = {
         "message": workspace_relative(message)[:MAX_MESSAGE_CHARS],
         "test_id": f.get("test"),
-        "file": workspace_relative(f["file"]) if "file" in f else None,
+        "file": workspace_relative(f["file"]) if "file" in f else _test_file(f.get("test")),
         "code": f.get("code"),
         "package": f.get("package"),
         "version": f.get("version"),
