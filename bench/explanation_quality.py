@@ -53,7 +53,11 @@ def foreign_tokens(fix: str, log_text: str) -> list[str]:
     found = {
         m.group(0).strip(".,;:()'\"`") for p in (_PATH, _TEST_ID, _SPEC) for m in p.finditer(text)
     }
-    return sorted(t for t in found if t and t not in log_text)
+    return sorted(t for t in found if t and t not in log_text and not t.startswith(_SYSTEM))
+
+
+# the machine's own files (resolv.conf, ...) are no other project's example
+_SYSTEM = ("/etc/", "/usr/", "/proc/", "/var/run/", "/dev/")
 
 
 @dataclass

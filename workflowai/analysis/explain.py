@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+from urllib.parse import urlsplit
 from collections.abc import Sequence
 
 from workflowai.analysis.findings import FindingSet
@@ -247,6 +248,8 @@ def placeholder_values(finding: Finding | None, *, failing_step: str | None) -> 
                 values[name] = str(value)
         if "message" in values:
             values["message"] = short_message(values["message"], 200)
+        if "host" in values and "://" in values["host"]:  # steps name the host, not the URL
+            values["host"] = urlsplit(values["host"]).hostname or values["host"]
     if failing_step:
         values.setdefault("step", failing_step)
     return values
