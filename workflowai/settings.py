@@ -72,6 +72,10 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(default=64, ge=1)
     chunk_tokens: int = Field(default=200, ge=16)
     chunk_overlap: int = Field(default=32, ge=0)
+    # calls of up to this many texts (a query) run on the numpy encoder when the model is a
+    # supported local BERT folder and torch is not loaded yet: no torch import (seconds) for
+    # one query. 0 always uses sentence-transformers. See knowledge/embedding_numpy.py.
+    numpy_max_texts: int = Field(default=8, ge=0)
 
 
 class SearchSettings(_Section):
