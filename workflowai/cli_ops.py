@@ -118,7 +118,7 @@ def trigger(
             name = client.deployment_name("execute", settings)
             parameters = {"params": {"workflow_type": workflow_type, "parameters": params}}
         else:
-            name = client.deployment_name(workflow_type, settings)
+            name = client.deployment_name(workflow_type, settings, params)
             parameters = {"params": params}
         outcome = asyncio.run(
             client.trigger(target, name, parameters, wait=wait, timeout_s=timeout)
