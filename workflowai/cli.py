@@ -21,7 +21,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from workflowai import cli_render
+from workflowai import cli_render, cli_server
 from workflowai.analysis.report import LogType
 from workflowai.errors import AppError
 from workflowai.params import AnalyzeLogParams, GenerateParams, IndexParams, ReindexParams
@@ -91,6 +91,21 @@ def _settings() -> Settings:
     return run_guarded(Settings)
 
 
+def run_flow(call: Callable[[], T]) -> T:
+    """`run_guarded(call)` with Prefect pointed at the kept local server when no API URL is
+    set (flows/local_server.py): a run then costs no server start and stop."""
+    settings = _settings()
+
+    def in_local_api() -> T:
+        from flows.local_server import local_api
+
+        prefect = settings.prefect
+        with local_api(keep=prefect.keep_local_server, idle_s=prefect.local_server_idle_s):
+            return call()
+
+    return run_guarded(in_local_api)
+
+
 def _print_json(value: Any) -> None:
     out.print_json(json.dumps(value, default=str))
 
@@ -110,7 +125,7 @@ def index(
     from flows.index import index_flow
 
     with cli_render.progress_from_logs(err):
-        summary = run_guarded(lambda: index_flow(params))
+        summary = run_flow(lambda: index_flow(params))
     if as_json:
         _print_json(summary.model_dump(mode="json"))
     else:
@@ -190,7 +205,7 @@ def reindex(
     from flows.reindex import reindex_flow
 
     with cli_render.progress_from_logs(err):
-        result = run_guarded(lambda: reindex_flow(params))
+        result = run_flow(lambda: reindex_flow(params))
     _print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
 
 
@@ -239,7 +254,7 @@ def analyze_log(
     from workflowai.analysis.render import render_markdown
 
     try:
-        report = run_guarded(lambda: analyze_log_flow(params))
+        report = run_flow(lambda: analyze_log_flow(params))
     finally:
         if log == "-":
             path.unlink(missing_ok=True)
@@ -266,7 +281,7 @@ def generate(
     )
     from flows.generate import generate_flow
 
-    generation = run_guarded(lambda: generate_flow(params))
+    generation = run_flow(lambda: generate_flow(params))
     if as_json:
         _print_json(generation.model_dump(mode="json"))
     else:
@@ -307,3 +322,4 @@ except ImportError:  # the operations commands land separately
     cli_ops = None  # type: ignore[assignment]
 if cli_ops is not None:
     cli_ops.register(app)
+cli_server.register(app)

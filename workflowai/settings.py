@@ -121,6 +121,11 @@ class PrefectSettings(_Section):
     api_key: SecretStr | None = None
     ui_url: str | None = None
     deployment_suffix: str = "default"
+    # with no API URL, CLI runs use a local server started once and kept (stops after
+    # local_server_idle_s without requests) instead of Prefect's temporary server per run,
+    # which costs seconds to start and stop each time; False: Prefect's temporary server
+    keep_local_server: bool = True
+    local_server_idle_s: int = Field(default=900, ge=10)
 
 
 class ReindexSettings(_Section):
