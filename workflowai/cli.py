@@ -220,8 +220,10 @@ def _stdin_to_file() -> Path:
 
 @app.command("analyze-log")
 def analyze_log(
-    log: str = typer.Argument(..., help="the log file, or - for stdin"),
-    output_format: str = typer.Option("md", "--format", "-f", help="md or json"),
+    logs: list[str] = typer.Argument(
+        ..., help="log file(s), folder(s) of logs, or - for stdin; several: JSON Lines"
+    ),
+    output_format: str = typer.Option("md", "--format", "-f", help="md or json (one log)"),
     baseline: Path | None = typer.Option(None, help="a passing log of the same job"),
     log_type: LogType = typer.Option(LogType.BUILD, help="build, deploy or test"),
     ci_provider: str | None = typer.Option(None, help="github-actions, gitlab, jenkins, ..."),
@@ -230,16 +232,18 @@ def analyze_log(
     top_k: int = typer.Option(5, "--top-k", min=1, max=50),
     max_tokens: int = typer.Option(512, min=16),
 ) -> None:
-    """Analyze a failing CI/CD log; exit 0 when analyzed."""
+    """Analyze failing CI/CD logs; exit 0 when every log was analyzed.
+
+    One log prints its report (md or json). Several logs, or a folder, print JSON Lines, one
+    {"log", "report"} (or {"log", "error"}) per log, from one process: start-up is paid once.
+    """
     if output_format not in {"md", "json"}:
         raise _fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
-    path = _stdin_to_file() if log == "-" else Path(log)
-    if not path.is_file():
-        raise _fail(f"no such log file: {path}", EXIT_BAD_INPUT)
     if baseline is not None and not baseline.is_file():
         raise _fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
-    params = run_guarded(
-        lambda: AnalyzeLogParams(
+
+    def params_for(path: Path) -> AnalyzeLogParams:
+        return AnalyzeLogParams(
             log_path=path.resolve(),
             baseline_path=baseline.resolve() if baseline else None,
             log_type=log_type,
@@ -249,19 +253,44 @@ def analyze_log(
             top_k=top_k,
             max_tokens=max_tokens,
         )
-    )
+
+    if len(logs) > 1 or Path(logs[0]).is_dir():
+        _analyze_many(logs, params_for)
+        return
+    path = _stdin_to_file() if logs[0] == "-" else Path(logs[0])
+    if not path.is_file():
+        raise _fail(f"no such log file: {path}", EXIT_BAD_INPUT)
+    params = run_guarded(lambda: params_for(path))
     from flows.analyze_log import analyze_log_flow
     from workflowai.analysis.render import render_markdown
 
     try:
         report = run_flow(lambda: analyze_log_flow(params))
     finally:
-        if log == "-":
+        if logs[0] == "-":
             path.unlink(missing_ok=True)
     if output_format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(render_markdown(report) + "\n")
+
+
+def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
+    from workflowai.cli_analyze import analyze_each, expand_logs
+
+    paths = run_guarded(lambda: expand_logs(items))
+    from flows.analyze_log import analyze_log_flow
+
+    def each(path: Path) -> Any:
+        return analyze_log_flow(params_for(path))
+
+    def write(line: str) -> None:
+        sys.stdout.write(line)
+        sys.stdout.flush()  # a reader of the stream sees each report as it is done
+
+    failed = run_flow(lambda: analyze_each(paths, each, write))
+    if failed:
+        raise _fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
 
 
 @app.command()
