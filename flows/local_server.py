@@ -7,6 +7,7 @@ ephemeral mode: the REST API on 127.0.0.1, no UI, no scheduling services, the sa
 under PREFECT_HOME) as a detached process, records its address in PREFECT_HOME, and later runs
 reuse it; runs are recorded exactly as before. The server stops by itself after
 `idle_s` seconds without a request or open connection, or with `workflowai server stop`.
+It also runs analyses for the CLI in its warm process (flows/local_analysis.py).
 
 `python -m flows.local_server --port N --idle-seconds S` is the server process itself.
 """
@@ -17,6 +18,7 @@ import argparse
 import fcntl
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +35,7 @@ from workflowai.errors import ConfigError
 from workflowai.local_stack import QUIET_ENV, free_port, wait_healthy
 
 STATE_FILE = "workflowai-local-server.json"
+TOKEN_FILE = "workflowai-local-server.token"
 LOG_FILE = "workflowai-local-server.log"
 _MODULE = "flows.local_server"
 
@@ -95,11 +98,14 @@ def ensure_server(home: Path, idle_s: int, timeout_s: float = 120.0) -> str:
             return url
         port = free_port()
         url = f"http://127.0.0.1:{port}/api"
+        token = secrets.token_hex(16)
+        _write_private(home / TOKEN_FILE, token)
         env = {**os.environ, **QUIET_ENV, "PREFECT_HOME": str(home)}
         env.pop("PREFECT_API_URL", None)
+        args = [sys.executable, "-m", _MODULE, "--port", str(port), "--idle-seconds", str(idle_s)]
         with (home / LOG_FILE).open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", _MODULE, "--port", str(port), "--idle-seconds", str(idle_s)],
+                [*args, "--token-file", str(home / TOKEN_FILE)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -112,8 +118,26 @@ def ensure_server(home: Path, idle_s: int, timeout_s: float = 120.0) -> str:
             if process.poll() is None:
                 process.terminate()
             raise ConfigError(f"{exc}; see {home / LOG_FILE}") from exc
-        (home / STATE_FILE).write_text(json.dumps({"pid": process.pid, "url": url}))
+        state = {"pid": process.pid, "url": url, "token": token}
+        _write_private(home / STATE_FILE, json.dumps(state))
         return url
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only this user can read (it holds the analysis token)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def cli_state() -> tuple[str | None, str | None]:
+    """(URL, token) of the kept server for this environment's PREFECT_HOME, read without
+    importing Prefect; (None, None) when PREFECT_API_URL is set or no server was recorded."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None, None
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    state = _read_state(home) or {}
+    return state.get("url"), state.get("token")
 
 
 def stop_server(home: Path, timeout_s: float = 20.0) -> bool:
@@ -182,14 +206,20 @@ class _IdleTracker:
         return 0.0 if self.open else time.monotonic() - self.last
 
 
-def serve(port: int, idle_s: int) -> None:
-    """The server process: Prefect's app (ephemeral mode) until idle for `idle_s` seconds."""
+def serve(port: int, idle_s: int, token: str) -> None:
+    """The server process: Prefect's app (ephemeral mode) plus the warm analysis endpoint
+    (flows/local_analysis.py) until idle for `idle_s` seconds."""
     # what Prefect's own temporary server sets: no UI, no scheduling services
     os.environ.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"})
     import uvicorn
     from prefect.server.api.server import create_app
 
-    app = _IdleTracker(create_app(ephemeral=True, final=True))
+    from flows.local_analysis import AnalysisEndpoint
+
+    endpoint = AnalysisEndpoint(
+        create_app(ephemeral=True, final=True), f"http://127.0.0.1:{port}/api", token
+    )
+    app = _IdleTracker(endpoint)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on")
     )
@@ -198,6 +228,7 @@ def serve(port: int, idle_s: int) -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.2)
         app.last = time.monotonic()  # idle counts from when it is up, not while starting
+        threading.Thread(target=endpoint.preload, daemon=True).start()
         while not server.should_exit:
             if app.idle_for() >= idle_s:
                 server.should_exit = True
@@ -211,5 +242,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="the kept local Prefect server")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle-seconds", type=int, default=600)
+    parser.add_argument("--token-file", type=Path, required=True)
     arguments = parser.parse_args()
-    serve(arguments.port, arguments.idle_seconds)
+    serve(arguments.port, arguments.idle_seconds, arguments.token_file.read_text().strip())

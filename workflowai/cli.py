@@ -261,11 +261,10 @@ def analyze_log(
     if not path.is_file():
         raise _fail(f"no such log file: {path}", EXIT_BAD_INPUT)
     params = run_guarded(lambda: params_for(path))
-    from flows.analyze_log import analyze_log_flow
     from workflowai.analysis.render import render_markdown
 
     try:
-        report = run_flow(lambda: analyze_log_flow(params))
+        report = _analyze_one(params)
     finally:
         if logs[0] == "-":
             path.unlink(missing_ok=True)
@@ -275,14 +274,39 @@ def analyze_log(
         sys.stdout.write(render_markdown(report) + "\n")
 
 
+def _warm_report(params: AnalyzeLogParams) -> Any:
+    """The report from the kept local server's warm process (flows/local_analysis.py), or
+    None: then this process runs the flow (and starts that server for the next run)."""
+    if not _settings().prefect.keep_local_server:
+        return None
+    from flows.local_analysis import analyze_via_kept_server
+    from flows.local_server import cli_state
+
+    return analyze_via_kept_server(params, *cli_state())
+
+
+def _analyze_one(params: AnalyzeLogParams) -> Any:
+    report = run_guarded(lambda: _warm_report(params))
+    if report is None:
+        from flows.analyze_log import analyze_log_flow
+
+        report = run_flow(lambda: analyze_log_flow(params))
+    return report
+
+
 def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
     from workflowai.cli_analyze import analyze_each, expand_logs
 
     paths = run_guarded(lambda: expand_logs(items))
-    from flows.analyze_log import analyze_log_flow
 
     def each(path: Path) -> Any:
-        return analyze_log_flow(params_for(path))
+        params = params_for(path)
+        report = _warm_report(params)
+        if report is None:
+            from flows.analyze_log import analyze_log_flow
+
+            report = analyze_log_flow(params)
+        return report
 
     def write(line: str) -> None:
         sys.stdout.write(line)
