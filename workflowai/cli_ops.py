@@ -250,8 +250,12 @@ def setup(
 def serve(
     port: int = typer.Option(4200, help="port of the Prefect server and UI on 127.0.0.1"),
     deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="apply prefect.yaml first"),
+    task_workers: int = typer.Option(
+        1, min=0, help="warm task workers for background analyses (flows/task_worker.py)"
+    ),
 ) -> None:
-    """Run a local stack (Prefect server + a process worker per pool) until Ctrl-C."""
+    """Run a local stack (Prefect server, a process worker per pool, warm task workers)
+    until Ctrl-C."""
     from workflowai.local_stack import DEFAULT_POOLS, LocalStack
 
     settings = _settings()
@@ -271,6 +275,8 @@ def serve(
 
         asyncio.run(client_setup.setup(client.ApiTarget.from_settings(local), local, deploy=deploy))
         stack.start_workers(DEFAULT_POOLS)
+        for _ in range(task_workers):
+            stack.start_task_worker()
         typer.echo(f"Prefect UI: {stack.ui_url}\nAPI: {stack.api_url}  (Ctrl-C stops everything)")
         typer.echo(f"logs: {stack.log_dir}")
         while not stopping.wait(1.0):
