@@ -77,6 +77,13 @@ def _locked(home: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def prefect_home() -> Path:
+    """PREFECT_HOME as Prefect's settings resolve it (profile included)."""
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home)
+
+
 def running_server(home: Path) -> str | None:
     """The API URL of the kept server for this PREFECT_HOME when it answers, else None."""
     state = _read_state(home)

@@ -8,8 +8,6 @@ imported inside the commands, so the library stays Prefect-free.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 server_app = typer.Typer(
@@ -17,18 +15,12 @@ server_app = typer.Typer(
 )
 
 
-def _prefect_home() -> Path:
-    from prefect.settings import get_current_settings
-
-    return Path(get_current_settings().home)
-
-
 @server_app.command("status")
 def status() -> None:
     """Print the kept server's API URL; exit 1 when none is running."""
-    from flows.local_server import running_server
+    from flows.local_server import prefect_home, running_server
 
-    url = running_server(_prefect_home())
+    url = running_server(prefect_home())
     if url is None:
         typer.echo("no local server running")
         raise typer.Exit(1)
@@ -38,9 +30,9 @@ def status() -> None:
 @server_app.command("stop")
 def stop() -> None:
     """Stop the kept server (the next run starts a new one)."""
-    from flows.local_server import stop_server
+    from flows.local_server import prefect_home, stop_server
 
-    stopped = stop_server(_prefect_home())
+    stopped = stop_server(prefect_home())
     typer.echo("stopped" if stopped else "no local server running")
 
 
