@@ -127,6 +127,24 @@ def comparable(report_json: str, root: Path) -> str:
     return json.dumps([walk(r) for r in reports], sort_keys=True)
 
 
+def snapshot(root: Path) -> Path:
+    """This checkout's files as they are now (tracked and untracked, not ignored), so edits
+    made while the bench runs do not change what it measures."""
+    target = root / "this-checkout"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, listed):
+        source = REPO / name.decode()
+        if source.is_file():
+            (target / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name.decode())
+    return target
+
+
 def ref_checkout(ref: str, root: Path) -> Path:
     """The files of `ref` in a temp folder (git archive: no worktree, nothing to clean up)."""
     target = root / f"ref-{ref.replace('/', '-')}"
@@ -158,8 +176,9 @@ def main() -> None:
 
     log = write_log(args.lines)
     root = Path(tempfile.mkdtemp(prefix="bench-analyze-"))
-    variants = [Variant("this checkout", REPO, root / "current")]
+    variants: list[Variant] = []
     try:
+        variants.append(Variant("this checkout", snapshot(root), root / "current"))
         for n, ref in enumerate(args.ref):
             variants.append(Variant(ref, ref_checkout(ref, root), root / f"home-{n}"))
         print(f"log: {log.name} ({args.lines} lines); load before: {load()}", flush=True)
