@@ -50,6 +50,15 @@ class StoreSettings(_Section):
     sqlite_path: Path | None = None
 
 
+class Stemming(StrEnum):
+    """How Elasticsearch's BM25 fields are stemmed (knowledge/es_queries.py)."""
+
+    AUTO = "auto"  # english where the cluster has the analyzer, else client
+    CLIENT = "client"  # Porter stems written and queried by the client (any node)
+    ENGLISH = "english"  # the cluster's english analyzer (analysis-common module)
+    NONE = "none"
+
+
 class ElasticsearchSettings(_Section):
     url: str = "http://127.0.0.1:9200"
     api_key: SecretStr | None = None
@@ -63,6 +72,8 @@ class ElasticsearchSettings(_Section):
     alias: str = "workflowai-kb"
     keep_versions: int = Field(default=3, ge=1)
     bulk_chunk_size: int = Field(default=500, ge=1)
+    # applies when an index version is created; each index records the mode it was built with
+    stemming: Stemming = Stemming.AUTO
 
 
 class EmbeddingSettings(_Section):
