@@ -6,6 +6,8 @@ train claims through `es_queries.keyword_query` at several title boosts and prin
 recall@100. Needs the node from scripts/es-start.sh; temporary indices are deleted afterwards.
 
     .venv/bin/python bench/es_bm25_analyzer.py
+    .venv/bin/python bench/es_bm25_analyzer.py --analyzers standard --stemming none,client \
+        --types combined_fields --boosts 1.5
 
 Measured 2026-11-24 (ES 8.19.21 integ-test-zip, SciFact train, 809 queries; boosts 0.5,1,1.5,2):
     analyzer       type             boost  nDCG@10   R@100
@@ -39,7 +41,8 @@ from elasticsearch import helpers  # noqa: E402
 
 from workflowai.knowledge import es_queries as q  # noqa: E402
 from workflowai.knowledge.elasticsearch_store import build_client  # noqa: E402
-from workflowai.settings import ElasticsearchSettings  # noqa: E402
+from workflowai.knowledge.stemming import stem_text  # noqa: E402
+from workflowai.settings import ElasticsearchSettings, Stemming  # noqa: E402
 
 SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
 
@@ -64,21 +67,36 @@ def ndcg_at_10(ranked: list[str], relevant: set[str]) -> float:
     return dcg / ideal if ideal else 0.0
 
 
+def _stems(doc: dict) -> dict[str, str]:
+    return {"title_stem": stem_text(doc["title"]), "text_stem": stem_text(doc["text"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:9200")
     parser.add_argument("--boosts", default="0.5,1,2")
     parser.add_argument("--types", default=",".join(sorted(q.MATCH_TYPES)))
+    parser.add_argument(
+        "--stemming",
+        default="none",
+        help="comma-separated: none, client (stems made here), english (needs the analyzer)",
+    )
+    parser.add_argument("--analyzers", default=",".join(q.ANALYZERS))
     args = parser.parse_args()
     client = build_client(ElasticsearchSettings(url=args.url, request_timeout_s=120))
     corpus = read_jsonl(SCIFACT / "corpus.jsonl")
     qrels = read_qrels(SCIFACT / "qrels" / "train.tsv")
     queries = {r["_id"]: r["text"] for r in read_jsonl(SCIFACT / "queries.jsonl")}
     query_ids = sorted(qrels)
-    print(f"{'analyzer':<14} {'type':<16} {'boost':>5} {'nDCG@10':>8} {'R@100':>7}")
-    for analyzer in q.ANALYZERS:
-        index = f"bench-bm25-{analyzer.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
-        body = q.index_body(model="none", dim=2, analyzer=analyzer)
+    print(f"{'analyzer':<14} {'stemming':<9} {'type':<16} {'boost':>5} {'nDCG@10':>8} {'R@100':>7}")
+    combos = [
+        (analyzer, Stemming(mode))
+        for analyzer in args.analyzers.split(",")
+        for mode in args.stemming.split(",")
+    ]
+    for analyzer, stemming in combos:
+        index = f"bench-bm25-{analyzer.replace('_', '-')}-{stemming}-{uuid.uuid4().hex[:8]}"
+        body = q.index_body(model="none", dim=2, analyzer=analyzer, stemming=stemming)
         client.indices.create(index=index, **body)
         try:
             helpers.bulk(
@@ -91,6 +109,7 @@ def main() -> None:
                             "document_id": d["_id"],
                             "title": d["title"],
                             "text": d["text"],
+                            **(_stems(d) if stemming is Stemming.CLIENT else {}),
                         },
                     }
                     for d in corpus
@@ -111,8 +130,9 @@ def main() -> None:
                     searches: list[dict] = []
                     for qid in batch:
                         body = q.keyword_query(
-                            queries[qid], top_k=100, title_boost=boost, match_type=match_type
-                        )
+                            queries[qid], top_k=100, title_boost=boost, match_type=match_type,
+                            stemming=stemming,
+                        )  # fmt: skip
                         body["_source"] = ["document_id"]
                         searches.extend([{"index": index}, body])
                     responses = client.msearch(searches=searches)["responses"]
@@ -121,8 +141,9 @@ def main() -> None:
                         ndcg.append(ndcg_at_10(ranked, qrels[qid]))
                         recall.append(len(set(ranked) & qrels[qid]) / len(qrels[qid]))
                 print(
-                    f"{analyzer:<14} {match_type:<16} {boost:>5g} {sum(ndcg) / len(ndcg):>8.4f} "
-                    f"{sum(recall) / len(recall):>7.4f}"
+                    f"{analyzer:<14} {stemming.value:<9} {match_type:<16} {boost:>5g} "
+                    f"{sum(ndcg) / len(ndcg):>8.4f} {sum(recall) / len(recall):>7.4f}",
+                    flush=True,
                 )
         finally:
             client.indices.delete(index=index, ignore_unavailable=True)

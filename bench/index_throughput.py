@@ -10,9 +10,12 @@ outside the timings): SciFact abstracts (title + text) are written as one JSONL 
 - library:   `workflowai.knowledge.indexing.index_documents` (same steps, no Prefect), optional;
 - langchain: `langchain_elasticsearch.ElasticsearchStore.add_texts` of the same chunk texts
              (chunking not counted for it) with an Embeddings adapter around the same model.
+- flow@REF:  with `--ref REF`, the index flow of another commit (files from `git archive`).
 Needs the node from scripts/es-start.sh. Indices made here are deleted afterwards.
 
     .venv/bin/python bench/index_throughput.py --docs 2000 --small 1000
+    .venv/bin/python bench/index_throughput.py --docs 600 --small 300 --library --ref main \
+        --url http://127.0.0.1:9200
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# a `--ref` child imports another commit's code (its files from `git archive`)
+sys.path.insert(0, os.environ.get("BENCH_SOURCE", str(REPO)))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -117,7 +121,8 @@ def child_flow(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["WORKFLOWAI_ELASTICSEARCH__URL"] = args.url
     os.environ["WORKFLOWAI_ELASTICSEARCH__ALIAS"] = alias
     settings = settings_for(args.url, alias)
-    get_embedder(settings).embed_texts(["warm up the model"])  # the flow's tasks reuse it
+    # the flow's tasks reuse it; more texts than the numpy query path takes: load torch's
+    get_embedder(settings).embed_texts(["warm up the model"] * 16)
 
     @flow(name="bench-warm-up")
     def warm_up() -> int:  # starts the ephemeral Prefect API outside the timings
@@ -153,7 +158,7 @@ def child_library(args: argparse.Namespace) -> dict[str, Any]:
 
     settings = settings_for(args.url, f"bench-lib-{uuid.uuid4().hex[:8]}")
     embedder = build_embedder(settings.embedding)
-    embedder.embed_texts(["warm up the model"])
+    embedder.embed_texts(["warm up the model"] * 16)  # past the numpy query path: torch
     chunker = Chunker(embedder, chunk_tokens=settings.embedding.chunk_tokens)
     store = build_store(settings)
     try:
@@ -221,9 +226,14 @@ CHILDREN = {
 }
 
 
-def run_child(kind: str, folder: Path, url: str, workdir: Path) -> dict[str, Any]:
-    env = {**os.environ, "PREFECT_HOME": str(workdir / f"prefect-{kind}")}
-    env["WORKFLOWAI_HOME"] = str(workdir / f"home-{kind}")
+def run_child(
+    kind: str, folder: Path, url: str, workdir: Path, source: Path | None = None
+) -> dict[str, Any]:
+    tag = f"{kind}-{source.name}" if source else kind
+    env = {**os.environ, "PREFECT_HOME": str(workdir / f"prefect-{tag}")}
+    env["WORKFLOWAI_HOME"] = str(workdir / f"home-{tag}")
+    if source is not None:
+        env["BENCH_SOURCE"] = str(source)
     env.pop("PREFECT_API_URL", None)  # the flow child uses an ephemeral API of its own
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # busy machines
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -241,6 +251,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000, help="second size, for peak RSS")
     parser.add_argument("--url", default="http://127.0.0.1:9200")
     parser.add_argument("--library", action="store_true", help="also time index_documents")
+    parser.add_argument("--ref", help="also time the index flow of this git ref (same run)")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,14 +263,30 @@ def main() -> None:
         work = Path(tmp)
         full = write_corpus(work / "full", args.docs)
         small = write_corpus(work / "small", args.small)
-        plan = [("encode", full), ("flow", full), ("langchain", full), ("flow", small)]
+        plan: list[tuple[str, Path, Path | None]] = [
+            ("encode", full, None),
+            ("flow", full, None),
+            ("langchain", full, None),
+            ("flow", small, None),
+        ]
         if args.library:
-            plan.insert(2, ("library", full))
+            plan.insert(2, ("library", full, None))
+        if args.ref:
+            ref = work / f"ref-{args.ref.replace('/', '-')}"
+            ref.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", args.ref], cwd=REPO, check=True,
+                capture_output=True,
+            )  # fmt: skip
+            subprocess.run(["tar", "-x", "-C", str(ref)], input=archive.stdout, check=True)
+            plan.insert(2, ("flow", full, ref))
         rows = []
-        for kind, folder in plan:
+        for kind, folder, source in plan:
             docs = args.docs if folder == full else args.small
-            print(f"... {kind} on {docs} docs", file=sys.stderr, flush=True)
-            rows.append((kind, docs, run_child(kind, folder, args.url, work)))
+            name = f"{kind}@{args.ref}" if source else kind
+            print(f"... {name} on {docs} docs", file=sys.stderr, flush=True)
+            rows.append((name, docs, run_child(kind, folder, args.url, work, source)))
+        print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
     print_table(rows)
 
 
@@ -273,6 +300,7 @@ def print_table(rows: list[tuple[str, int, dict[str, Any]]]) -> None:
     for kind, docs, r in rows:
         rate = r["tokens"] / r["seconds"]
         name = {"encode": "raw encode", "langchain": "LangChain ES store"}.get(kind, f"{kind} (ES)")
+        # kind may be "flow@<ref>": the index flow of another commit
         print(
             f"{name:<24} {docs:>5} {r['chunks']:>6} {r['tokens']:>8} {r['seconds']:>8.1f} "
             f"{rate:>9.0f} {rate / encode_rate:>8.2f} {r['rss']:>11.0f}"

@@ -10,6 +10,8 @@ embeds ~5k abstracts on the CPU (minutes), reruns take seconds per configuration
     .venv/bin/python bench/retrieval_quality.py --backends sqlite,elasticsearch \
         --es-url http://127.0.0.1:9200                                # needs scripts/es-start.sh
     .venv/bin/python bench/retrieval_quality.py --bm25-variants       # FTS5 tokenizer/weights
+    .venv/bin/python bench/retrieval_quality.py \
+        --backends sqlite,elasticsearch:none,elasticsearch:client --es-url http://127.0.0.1:9200
 
 Published anchors (test split): BM25 0.665, all-MiniLM-L6-v2 0.645; min-max fusion of
 unstemmed BM25 + MiniLM (0.6 dense) reaches 0.722 on train. Measured figures: bench/README.md.
@@ -50,6 +52,7 @@ from workflowai.settings import (  # noqa: E402
     FusionMethod,
     SearchMode,
     SearchSettings,
+    Stemming,
 )
 
 SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
@@ -149,13 +152,14 @@ def sqlite_store(chunks, model, tokenizer=FTS_TOKENIZER, weights=BM25_WEIGHTS) -
     return _fill(store, chunks, model)
 
 
-def es_store(chunks, model, url: str) -> KnowledgeStore:
+def es_store(chunks, model, url: str, stemming: str = "auto") -> KnowledgeStore:
+    """An index per stemming mode (auto: the english analyzer if the node has it, else stems
+    made on the client); the mode the index got is in its `_meta`."""
     from workflowai.knowledge.elasticsearch_store import ElasticsearchKnowledgeStore
 
-    index = f"bench-scifact-{len(chunks)}-{chunks[0].chunk.id[:8]}"
-    return _fill(
-        ElasticsearchKnowledgeStore(ElasticsearchSettings(url=url), index=index), chunks, model
-    )
+    index = f"bench-scifact-{len(chunks)}-{chunks[0].chunk.id[:8]}-{stemming}"
+    settings = ElasticsearchSettings(url=url, stemming=Stemming(stemming))
+    return _fill(ElasticsearchKnowledgeStore(settings, index=index), chunks, model)
 
 
 # -- metrics --------------------------------------------------------------------------------
@@ -204,7 +208,11 @@ CONFIGS: list[tuple[str, SearchMode, FusionMethod | None, float | None]] = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backends", default="sqlite", help="sqlite,elasticsearch")
+    parser.add_argument(
+        "--backends",
+        default="sqlite",
+        help="sqlite,elasticsearch; elasticsearch:none|client|english|auto picks ES stemming",
+    )
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--split", default="train")
     parser.add_argument(
@@ -234,11 +242,14 @@ def main() -> None:
     cached = query_embedder(embedder, queries)
     print(f"{'backend':14} {'mode':24} {'nDCG@10':>8} {'R@100':>7} {'s':>5}")
     for backend in args.backends.split(","):
+        engine, _, stemming = backend.partition(":")
         store = (
             sqlite_store(chunks, settings.model)
-            if backend == "sqlite"
-            else es_store(chunks, settings.model, args.es_url)
+            if engine == "sqlite"
+            else es_store(chunks, settings.model, args.es_url, stemming or "auto")
         )
+        if engine != "sqlite":
+            backend = f"es:{store.stemming().value}"  # type: ignore[attr-defined]
         for label, mode, fusion, weight in CONFIGS:
             started = time.perf_counter()
             ndcg, rec = evaluate(store, cached, queries, qrels, mode, fusion, weight)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import os
 import shutil
 import signal
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,19 +151,74 @@ async def _run_batch(
             await asyncio.sleep(1.0)
     completed = [r for r in runs if r.state_type is not None and r.state_type.value == "COMPLETED"]
     latencies = sorted((r.end_time - started).total_seconds() for r in completed if r.end_time)
+    return _row(n, n - len(ids), len(ids), len(completed), latencies, started)
+
+
+async def _run_background_batch(
+    api_url: str, n: int, timeout_s: float, home: Path
+) -> dict[str, float]:
+    """N background analyses (`analyze_log_background.delay`) on the warm task workers."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterId
+
+    from flows.task_worker import analyze_log_background
+    from workflowai.params import AnalyzeLogParams
+
+    def submit(i: int) -> UUID | None:
+        params = AnalyzeLogParams(**_params("analyze-log", i, n, home))  # type: ignore[arg-type]
+        try:
+            return analyze_log_background.delay(params).task_run_id
+        except Exception:  # refused even after the client's retries: the caller knows
+            return None
+
+    started = datetime.now(UTC)
+    # all at once, as many clients would: 16 submitting threads, each in a copy of this
+    # context (Prefect's settings, with the API URL, live in context variables)
+    contexts = [contextvars.copy_context() for _ in range(n)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        submitted = list(pool.map(lambda i: contexts[i].run(submit, i), range(n)))
+    ids = [i for i in submitted if i is not None]
+    rejected = n - len(ids)
+    deadline = time.monotonic() + timeout_s
+    runs = []
+    async with PrefectClient(api_url) as client:
+        while ids:
+            runs = await client.read_task_runs(
+                task_run_filter=TaskRunFilter(id=TaskRunFilterId(any_=ids)), limit=len(ids)
+            )
+            final = [r for r in runs if r.state is not None and r.state.is_final()]
+            if len(final) == len(ids) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    completed = [r for r in runs if r.state is not None and r.state.is_completed()]
+    latencies = sorted((r.end_time - started).total_seconds() for r in completed if r.end_time)
+    return _row(n, rejected, len(ids), len(completed), latencies, started)
+
+
+def _row(
+    n: int, rejected: int, created: int, completed: int, latencies: list[float], started: datetime
+) -> dict[str, float]:
     return {
         "n": n,
-        "rejected": n - len(ids),
-        "completed": len(completed),
-        "lost": len(ids) - len(completed),
+        "rejected": rejected,
+        "completed": completed,
+        "lost": created - completed,
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p95": latencies[max(0, int(0.95 * len(latencies)) - 1)] if latencies else float("nan"),
         "wall": (datetime.now(UTC) - started).total_seconds(),
+        # from the first trigger to the last completion: what the runs needed
+        "rate": completed / max(latencies[-1], 1e-9) if latencies else 0.0,
     }
 
 
 def bench_database(
-    db: str, workflow: str, sizes: list[int], worker_limit: int, timeout_s: float
+    db: str,
+    workflow: str,
+    sizes: list[int],
+    worker_limit: int,
+    timeout_s: float,
+    via: str = "deployment",
+    task_workers: int = 1,
 ) -> list[dict]:
     from flows.client import ApiTarget
     from flows.client_setup import setup
@@ -172,30 +229,57 @@ def bench_database(
         cluster = postgres_cluster() if db == "postgres" else None
         url = cluster.__enter__() if cluster else None
         home = root / "workflowai-home"
+        # background runs pass parameters and results through this folder: shared by all
+        storage = str(root / "task-storage")
         stack = LocalStack(
             home=root / "stack",
             database_url=url,
             worker_query_seconds=1.0,
-            extra_env={"WORKFLOWAI_HOME": str(home), "WORKFLOWAI_GENERATION__BACKEND": "none"},
+            extra_env={
+                "WORKFLOWAI_HOME": str(home),
+                "WORKFLOWAI_GENERATION__BACKEND": "none",
+                "PREFECT_RESULTS_LOCAL_STORAGE_PATH": storage,
+            },
         )
+        label = f"{db}/{via}"
         try:
             stack.start_server()
             settings = Settings(home=home)
             settings.prefect.api_url = stack.api_url
+            # pools, deployments and the log storage block the log references point into
             target = ApiTarget.from_settings(settings)
             asyncio.run(setup(target, settings))
-            for pool in ("cpu", "gpu"):
-                stack.start_worker(pool, limit=worker_limit)
-            deployment = f"{workflow}/{workflow}-{settings.prefect.deployment_suffix}"
-            warm = asyncio.run(_run_batch(stack.api_url, deployment, 1, timeout_s, home))
-            print(f"[{db}] warm-up: {warm}", flush=True)
+            if via == "task-worker":
+                for _ in range(task_workers):
+                    stack.start_task_worker(limit=worker_limit)
+
+                def batch(n: int) -> dict[str, float]:
+                    from prefect.settings import (
+                        PREFECT_API_URL,
+                        PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+                        temporary_settings,
+                    )
+
+                    updates = {PREFECT_API_URL: stack.api_url}
+                    updates[PREFECT_RESULTS_LOCAL_STORAGE_PATH] = storage  # type: ignore[index]
+                    with temporary_settings(updates=updates):
+                        return asyncio.run(_run_background_batch(stack.api_url, n, timeout_s, home))
+            else:
+                for pool in ("cpu", "gpu"):
+                    stack.start_worker(pool, limit=worker_limit)
+                deployment = f"{workflow}/{workflow}-{settings.prefect.deployment_suffix}"
+
+                def batch(n: int) -> dict[str, float]:
+                    return asyncio.run(_run_batch(stack.api_url, deployment, n, timeout_s, home))
+
+            print(f"[{label}] warm-up: {batch(1)}", flush=True)
             for n in sizes:
-                row = asyncio.run(_run_batch(stack.api_url, deployment, n, timeout_s, home))
-                row["db"] = db
+                row = batch(n)
+                row["db"] = label
                 server_log = stack.log_dir / "server.log"
                 row["locked"] = server_log.read_text(errors="replace").count("database is locked")
                 rows.append(row)
-                print(f"[{db}] {row}", flush=True)
+                print(f"[{label}] {row}", flush=True)
         finally:
             stack.stop()
             if cluster:
@@ -212,21 +296,35 @@ def main() -> None:
     )
     parser.add_argument("--worker-limit", type=int, default=4, help="runs at once per worker")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per batch")
+    parser.add_argument(
+        "--via",
+        default="deployment",
+        help="deployment (a flow run per analysis on process workers), task-worker "
+        "(background analyses on warm task workers), or both comma-separated",
+    )
+    parser.add_argument("--task-workers", type=int, default=1, help="task worker processes")
     args = parser.parse_args()
     os.environ.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-home-"))
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows: list[dict] = []
     for db in args.db.split(","):
-        rows += bench_database(db.strip(), args.workflow, sizes, args.worker_limit, args.timeout)
+        for via in args.via.split(","):
+            rows += bench_database(
+                db.strip(), args.workflow, sizes, args.worker_limit, args.timeout,
+                via=via.strip(), task_workers=args.task_workers,
+            )  # fmt: skip
     print(f"\n{args.workflow}: worker limit {args.worker_limit} runs/pool, {os.cpu_count()} cores")
+    print(f"load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     # locked: "database is locked" lines in the server log so far (cumulative per database)
-    head = ["db", "N", "rejected", "completed", "lost", "p50 s", "p95 s", "wall s", "locked"]
-    print("".join(f"{h:>10}" for h in head))
+    # per s: completed runs / seconds from the first trigger to the last completion
+    head = ["N", "rejected", "completed", "lost", "p50 s", "p95 s", "wall s", "per s", "locked"]
+    print(f"{'db/via':<22}" + "".join(f"{h:>10}" for h in head))
     for r in rows:
-        cells = [r["db"], r["n"], r["rejected"], r["completed"], r["lost"]]
-        cells += [f"{r[k]:.1f}" for k in ("p50", "p95", "wall")] + [r["locked"]]
-        print("".join(f"{c:>10}" for c in cells))
+        cells = [r["n"], r["rejected"], r["completed"], r["lost"]]
+        cells += [f"{r[k]:.1f}" for k in ("p50", "p95", "wall")] + [f"{r['rate']:.2f}"]
+        cells.append(r["locked"])
+        print(f"{r['db']:<22}" + "".join(f"{c:>10}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -172,9 +172,17 @@ async def connect(target: ApiTarget) -> AsyncIterator[PrefectClient]:
             raise translate(exc, target.api_url) from exc
 
 
-def deployment_name(workflow_type: str, settings: Settings) -> str:
-    """`<flow>/<flow>-<env>`, the names prefect.yaml gives (STYLE.md §9)."""
-    return f"{workflow_type}/{workflow_type}-{settings.prefect.deployment_suffix}"
+def deployment_name(
+    workflow_type: str, settings: Settings, params: dict[str, Any] | None = None
+) -> str:
+    """`<flow>/<flow>-<env>`, the names prefect.yaml gives (STYLE.md §9). An analysis that
+    uses the model goes to `analyze-log-model-<env>` or `analyze-run-model-<env>` (GPU pool);
+    one without stays on CPU."""
+    variant = workflow_type
+    wants_model = bool(params and (params.get("use_model") or params.get("agent")))
+    if workflow_type in {"analyze-log", "analyze-run"} and wants_model:
+        variant = f"{workflow_type}-model"
+    return f"{workflow_type}/{variant}-{settings.prefect.deployment_suffix}"
 
 
 async def _deployment_id(client: PrefectClient, name: str) -> UUID:

@@ -1,9 +1,10 @@
 """The `index` workflow: sources -> plan (skip unchanged) -> per batch chunk, embed, write.
 
 Documents go to `chunk_documents` in batches of `batch_chunks` documents; their chunks go to
-`embed_chunks` and `index_chunks` in batches of `batch_chunks` chunks, so a run costs a few
-task runs per batch, never one per chunk. Old chunks of changed documents are deleted before
-their new ones are written; with `prune`, documents gone from the sources are deleted last.
+`index_chunks` (embed + write in one task: vectors never pass through Prefect) in batches of
+`batch_chunks` chunks, so a run costs a few task runs per batch, never one per chunk. Old
+chunks of changed documents are deleted before their new ones are written; with `prune`,
+documents gone from the sources are deleted last.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from flows.results import PERSIST_JSON
 from tasks.indexing import (
     BatchWritten,
     chunk_documents,
-    embed_chunks,
     index_chunks,
     plan_index,
     prune_documents,
@@ -38,7 +38,7 @@ def index_flow(params: IndexParams) -> IndexSummary:
     for documents in iter_batches(plan.changed, params.batch_chunks):
         chunks = chunk_documents(documents, settings)
         for chunk_batch in iter_batches(chunks, params.batch_chunks):
-            batches.append(index_chunks(embed_chunks(chunk_batch, settings), settings))
+            batches.append(index_chunks(chunk_batch, settings))
         done += len(documents)
         report_progress(progress, done, len(plan.changed), "documents")
     report_progress(progress, len(plan.changed), len(plan.changed), "documents")

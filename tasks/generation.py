@@ -15,7 +15,6 @@ from tasks.resources import get_embedder, get_generator, get_store
 from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType
 from workflowai.errors import ConfigError
 from workflowai.llm.agent import AgentOutcome, knowledge_search_tool, run_agent
-from workflowai.llm.openai_backend import OpenAIGenerator
 from workflowai.llm.protocol import Generator
 from workflowai.llm.report_writer import DraftOutcome, write_report_draft
 from workflowai.schemas import Generation, GenerationRequest, ScoredChunk
@@ -77,6 +76,8 @@ def generate_report_draft(
             category_hint=category_hint, max_tokens=max_tokens, temperature=temperature,
         )  # fmt: skip
         return AgentOutcome(outcome=draft)
+    from workflowai.llm.openai_backend import OpenAIGenerator  # seconds to import: only here
+
     if not isinstance(generator, OpenAIGenerator):
         return AgentOutcome(outcome=DraftOutcome(error=AGENT_NEEDS_TOOLS))
     search = knowledge_search_tool(get_store(settings), get_embedder(settings), settings.search)

@@ -12,9 +12,6 @@ from prefect import get_run_logger, task
 
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
-from workflowai.knowledge.chunking import Chunker
-from workflowai.knowledge.indexing import index_documents
-from workflowai.knowledge.sources import iter_documents
 from workflowai.schemas import IndexSummary
 from workflowai.settings import Settings
 
@@ -34,6 +31,11 @@ def ensure_knowledge_base(settings: Settings) -> IndexSummary:
     store, sources = get_store(settings), starter_sources(settings)
     if store.count() > 0 or not sources:
         return IndexSummary()
+    # imported only when there is something to index: the splitter costs a second to import
+    from workflowai.knowledge.chunking import Chunker
+    from workflowai.knowledge.indexing import index_documents
+    from workflowai.knowledge.sources import iter_documents
+
     embedder = get_embedder(settings)
     chunker = Chunker(
         embedder,

@@ -22,7 +22,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from workflowai import cli_render
+from workflowai import cli_render, cli_server
 from workflowai.analysis.report import LogType
 from workflowai.errors import AppError
 from workflowai.params import AnalyzeLogParams, GenerateParams, IndexParams, ReindexParams
@@ -92,6 +92,21 @@ def _settings() -> Settings:
     return run_guarded(Settings)
 
 
+def run_flow(call: Callable[[], T]) -> T:
+    """`run_guarded(call)` with Prefect pointed at the kept local server when no API URL is
+    set (flows/local_server.py): a run then costs no server start and stop."""
+    settings = _settings()
+
+    def in_local_api() -> T:
+        from flows.local_server import local_api
+
+        prefect = settings.prefect
+        with local_api(keep=prefect.keep_local_server, idle_s=prefect.local_server_idle_s):
+            return call()
+
+    return run_guarded(in_local_api)
+
+
 def _print_json(value: Any) -> None:
     out.print_json(json.dumps(value, default=str))
 
@@ -111,7 +126,7 @@ def index(
     from flows.index import index_flow
 
     with cli_render.progress_from_logs(err):
-        summary = run_guarded(lambda: index_flow(params))
+        summary = run_flow(lambda: index_flow(params))
     if as_json:
         _print_json(summary.model_dump(mode="json"))
     else:
@@ -191,7 +206,7 @@ def reindex(
     from flows.reindex import reindex_flow
 
     with cli_render.progress_from_logs(err):
-        result = run_guarded(lambda: reindex_flow(params))
+        result = run_flow(lambda: reindex_flow(params))
     _print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
 
 
@@ -214,8 +229,10 @@ def _stdin_to_file() -> Path:
 
 @app.command("analyze-log")
 def analyze_log(
-    log: str = typer.Argument(..., help="the log file, or - for stdin"),
-    output_format: str = typer.Option("md", "--format", "-f", help="md or json"),
+    logs: list[str] = typer.Argument(
+        ..., help="log file(s), folder(s) of logs, or - for stdin; several: JSON Lines"
+    ),
+    output_format: str = typer.Option("md", "--format", "-f", help="md or json (one log)"),
     baseline: Path | None = typer.Option(None, help="a passing log of the same job"),
     log_type: LogType = typer.Option(LogType.BUILD, help="build, deploy or test"),
     ci_provider: str | None = typer.Option(None, help="github-actions, gitlab, jenkins, ..."),
@@ -224,39 +241,90 @@ def analyze_log(
     top_k: int = typer.Option(5, "--top-k", min=1, max=50),
     max_tokens: int = typer.Option(512, min=16),
 ) -> None:
-    """Analyze a failing CI/CD log; exit 0 when analyzed."""
+    """Analyze failing CI/CD logs; exit 0 when every log was analyzed.
+
+    One log prints its report (md or json). Several logs, or a folder, print JSON Lines, one
+    {"log", "report"} (or {"log", "error"}) per log, from one process: start-up is paid once.
+    """
     if output_format not in {"md", "json"}:
         raise _fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
-    if log != "-" and not Path(log).is_file():
-        raise _fail(f"no such log file: {log}", EXIT_BAD_INPUT)
     if baseline is not None and not baseline.is_file():
         raise _fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
-    from flows.analyze_log import analyze_log_flow
+
+    def params_for(path: Path) -> AnalyzeLogParams:
+        return AnalyzeLogParams(
+            log_path=path.resolve(),
+            baseline_path=baseline.resolve() if baseline else None,
+            log_type=log_type,
+            ci_provider=ci_provider,
+            use_model=model or agent,
+            agent=agent,
+            top_k=top_k,
+            max_tokens=max_tokens,
+        )
+
+    if len(logs) > 1 or Path(logs[0]).is_dir():
+        _analyze_many(logs, params_for)
+        return
+    if logs[0] != "-" and not Path(logs[0]).is_file():
+        raise _fail(f"no such log file: {logs[0]}", EXIT_BAD_INPUT)
     from workflowai.analysis.render import render_markdown
 
     # the raw stdin copy is removed on every way out (errors, Ctrl-C): nothing raw stays behind
-    path = _stdin_to_file() if log == "-" else Path(log)
+    path = _stdin_to_file() if logs[0] == "-" else Path(logs[0])
     try:
-        params = run_guarded(
-            lambda: AnalyzeLogParams(
-                log_path=path.resolve(),
-                baseline_path=baseline.resolve() if baseline else None,
-                log_type=log_type,
-                ci_provider=ci_provider,
-                use_model=model or agent,
-                agent=agent,
-                top_k=top_k,
-                max_tokens=max_tokens,
-            )
-        )
-        report = run_guarded(lambda: analyze_log_flow(params))
+        params = run_guarded(lambda: params_for(path))
+        report = _analyze_one(params)
     finally:
-        if log == "-":
+        if logs[0] == "-":
             path.unlink(missing_ok=True)
     if output_format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(render_markdown(report) + "\n")
+
+
+def _warm_report(params: AnalyzeLogParams) -> Any:
+    """The report from the kept local server's warm process (flows/local_analysis.py), or
+    None: then this process runs the flow (and starts that server for the next run)."""
+    if not _settings().prefect.keep_local_server:
+        return None
+    from flows.local_analysis import analyze_via_kept_server
+    from flows.local_server import cli_state
+
+    return analyze_via_kept_server(params, *cli_state())
+
+
+def _analyze_one(params: AnalyzeLogParams) -> Any:
+    report = run_guarded(lambda: _warm_report(params))
+    if report is None:
+        from flows.analyze_log import analyze_log_flow
+
+        report = run_flow(lambda: analyze_log_flow(params))
+    return report
+
+
+def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
+    from workflowai.cli_analyze import analyze_each, expand_logs
+
+    paths = run_guarded(lambda: expand_logs(items))
+
+    def each(path: Path) -> Any:
+        params = params_for(path)
+        report = _warm_report(params)
+        if report is None:
+            from flows.analyze_log import analyze_log_flow
+
+            report = analyze_log_flow(params)
+        return report
+
+    def write(line: str) -> None:
+        sys.stdout.write(line)
+        sys.stdout.flush()  # a reader of the stream sees each report as it is done
+
+    failed = run_flow(lambda: analyze_each(paths, each, write))
+    if failed:
+        raise _fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
 
 
 @app.command()
@@ -276,7 +344,7 @@ def generate(
     )
     from flows.generate import generate_flow
 
-    generation = run_guarded(lambda: generate_flow(params))
+    generation = run_flow(lambda: generate_flow(params))
     if as_json:
         _print_json(generation.model_dump(mode="json"))
     else:
@@ -317,3 +385,4 @@ except ImportError:  # the operations commands land separately
     cli_ops = None  # type: ignore[assignment]
 if cli_ops is not None:
     cli_ops.register(app)
+cli_server.register(app)

@@ -182,7 +182,7 @@ def trigger(
             name = client.deployment_name("execute", settings)
             parameters = {"params": {"workflow_type": workflow_type, "parameters": params}}
         else:
-            name = client.deployment_name(workflow_type, settings)
+            name = client.deployment_name(workflow_type, settings, params)
             parameters = {"params": params}
         outcome = asyncio.run(
             client.trigger(target, name, parameters, wait=wait, timeout_s=timeout)
@@ -279,8 +279,12 @@ def setup(
 def serve(
     port: int = typer.Option(4200, help="port of the Prefect server and UI on 127.0.0.1"),
     deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="apply prefect.yaml first"),
+    task_workers: int = typer.Option(
+        1, min=0, help="warm task workers for background analyses (flows/task_worker.py)"
+    ),
 ) -> None:
-    """Run a local stack (Prefect server + a process worker per pool) until Ctrl-C."""
+    """Run a local stack (Prefect server, a process worker per pool, warm task workers)
+    until Ctrl-C."""
     from workflowai.local_stack import DEFAULT_POOLS, LocalStack
 
     settings = _settings()
@@ -306,6 +310,8 @@ def serve(
 
         asyncio.run(client_setup.setup(client.ApiTarget.from_settings(local), local, deploy=deploy))
         stack.start_workers(DEFAULT_POOLS)
+        for _ in range(task_workers):
+            stack.start_task_worker()
         typer.echo(f"Prefect UI: {stack.ui_url}\nAPI: {stack.api_url}  (Ctrl-C stops everything)")
         typer.echo(f"logs: {stack.log_dir}")
         while not stopping.wait(1.0):

@@ -125,6 +125,7 @@ class LocalStack:
     server_env: dict[str, str] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    task_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -201,18 +202,29 @@ class LocalStack:
         self.workers[pool] = worker
         return worker
 
+    def start_task_worker(self, limit: int = 4) -> subprocess.Popen[bytes]:
+        """Start a task worker for background analyses (`flows/task_worker.py`): one
+        long-lived process that keeps the store and embedder loaded between runs."""
+        name = f"task-worker-{len(self.task_workers)}"
+        args = [sys.executable, "-m", "flows.task_worker", "--limit", str(limit)]
+        worker = self._spawn(name, args, self.env())
+        self.task_workers.append(worker)
+        return worker
+
     def start_workers(self, pools: tuple[str, ...] = DEFAULT_POOLS) -> None:
         for pool in pools:
             self.start_worker(pool)
 
     def stop(self) -> None:
         """Stop workers (SIGINT, wait) then the server (SIGTERM, wait); safe to call twice."""
-        for worker in self.workers.values():
+        everyone = [*self.workers.values(), *self.task_workers]
+        for worker in everyone:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGINT)
-        for worker in self.workers.values():
+        for worker in everyone:
             stop_process(worker, signal.SIGINT)
         self.workers.clear()
+        self.task_workers.clear()
         if self.server is not None:
             stop_process(self.server, signal.SIGTERM)
             self.server = None

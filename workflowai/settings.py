@@ -50,6 +50,15 @@ class StoreSettings(_Section):
     sqlite_path: Path | None = None
 
 
+class Stemming(StrEnum):
+    """How Elasticsearch's BM25 fields are stemmed (knowledge/es_queries.py)."""
+
+    AUTO = "auto"  # english where the cluster has the analyzer, else client
+    CLIENT = "client"  # Porter stems written and queried by the client (any node)
+    ENGLISH = "english"  # the cluster's english analyzer (analysis-common module)
+    NONE = "none"
+
+
 class ElasticsearchSettings(_Section):
     url: str = "http://127.0.0.1:9200"
     api_key: SecretStr | None = None
@@ -63,6 +72,8 @@ class ElasticsearchSettings(_Section):
     alias: str = "workflowai-kb"
     keep_versions: int = Field(default=3, ge=1)
     bulk_chunk_size: int = Field(default=500, ge=1)
+    # applies when an index version is created; each index records the mode it was built with
+    stemming: Stemming = Stemming.AUTO
 
 
 class EmbeddingSettings(_Section):
@@ -72,6 +83,10 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(default=64, ge=1)
     chunk_tokens: int = Field(default=200, ge=16)
     chunk_overlap: int = Field(default=32, ge=0)
+    # calls of up to this many texts (a query) run on the numpy encoder when the model is a
+    # supported local BERT folder and torch is not loaded yet: no torch import (seconds) for
+    # one query. 0 always uses sentence-transformers. See knowledge/embedding_numpy.py.
+    numpy_max_texts: int = Field(default=8, ge=0)
 
 
 class SearchSettings(_Section):
@@ -124,6 +139,11 @@ class PrefectSettings(_Section):
     # checked before a run is created: Prefect's server refuses larger parameters with a 422
     # (PREFECT_SERVER_API_MAX_PARAMETER_SIZE, default 512 KiB); 0 disables the check
     max_parameter_bytes: int = Field(default=512 * 1024, ge=0)
+    # with no API URL, CLI runs use a local server started once and kept (stops after
+    # local_server_idle_s without requests) instead of Prefect's temporary server per run,
+    # which costs seconds to start and stop each time; False: Prefect's temporary server
+    keep_local_server: bool = True
+    local_server_idle_s: int = Field(default=900, ge=10)
 
 
 class LogStorageSettings(_Section):

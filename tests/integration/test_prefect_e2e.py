@@ -73,12 +73,13 @@ def test_setup_deploys_every_workflow_type_to_its_pool(prefect_stack: PrefectSta
         )
     )
     by_name = {d.name: d for d in deployments}
-    assert sorted(by_name) == sorted(f"{t}-it" for t in WORKFLOW_TYPES)
+    assert sorted(by_name) == sorted(f"{t}-it" for t in [*WORKFLOW_TYPES, "analyze-log-model"])
+    # only generation waits for a GPU worker: an analysis without a model runs on cpu
+    assert by_name["analyze-log-model-it"].work_pool_name == "gpu"
+    assert by_name["analyze-run-model-it"].work_pool_name == "gpu"
     for workflow_type in WORKFLOW_TYPES:
         deployment = by_name[f"{workflow_type}-it"]
-        expected_pool = (
-            "gpu" if workflow_type in {"analyze-log", "analyze-run", "generate"} else "cpu"
-        )
+        expected_pool = "gpu" if workflow_type == "generate" else "cpu"
         assert deployment.work_pool_name == expected_pool
         assert deployment.entrypoint == WORKFLOW_TYPES[workflow_type].entrypoint
         assert "params" in deployment.parameter_openapi_schema["properties"]

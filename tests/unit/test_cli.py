@@ -187,3 +187,45 @@ def test_cli_analyze_log_stdin_leaves_no_raw_copy(
     result = runner.invoke(app, ["analyze-log", "-", *args], input=stdin)
     assert result.exit_code == code, result.output
     assert list(spool.iterdir()) == []
+
+
+NPM_LOG = """npm ERR! code ERESOLVE
+npm ERR! ERESOLVE unable to resolve dependency tree
+npm ERR! Could not resolve dependency:
+npm ERR! peer react@"^17.0.0" from react-dom@17.0.2
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+def test_cli_analyze_log_several_logs_print_one_json_line_each(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "a-java.log").write_text(JAVA_LOG)
+    (folder / "b-empty.log").write_bytes(b"")
+    (folder / "nested" / "c-npm.log").write_text(NPM_LOG)
+    (folder / ".hidden.log").write_text(JAVA_LOG)
+    extra = tmp_path / "single.log"
+    extra.write_text(JAVA_LOG)
+    result = runner.invoke(app, ["analyze-log", str(folder), str(extra), "--top-k", "2"])
+    # one log failed: the others are still reported, and the exit code says so
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(r["log"]).name for r in records] == [
+        "a-java.log", "b-empty.log", "c-npm.log", "single.log"
+    ]  # fmt: skip
+    java, empty, npm, single = records
+    assert java["report"]["category"] == "out-of-memory"
+    assert "wJalrXUtnFEMI" not in result.stdout
+    assert empty["error"] == "LogParseError: empty log" and "report" not in empty
+    assert npm["report"]["category"] == "dependency"
+    assert single["report"] == java["report"]
+    assert "1 of 4 logs could not be analyzed" in result.output
+
+
+def test_cli_analyze_log_refuses_stdin_among_several(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text(JAVA_LOG)
+    result = runner.invoke(app, ["analyze-log", str(log), "-"])
+    assert result.exit_code == 2
+    assert "stdin (-) can only be analyzed alone" in result.output

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from workflowai.knowledge import es_queries as q
+from workflowai.knowledge.stemming import stem_text
 from workflowai.schemas import Chunk, EmbeddedChunk
+from workflowai.settings import Stemming
 
 CHUNK = Chunk(
     id="c1",
@@ -30,6 +32,7 @@ def test_index_body_maps_text_vector_keywords_and_meta() -> None:
         "embedding_model": "all-MiniLM-L6-v2",
         "embedding_dim": 384,
         "schema_version": q.SCHEMA_VERSION,
+        "stemming": "none",
     }
     assert props["embedding"] == {
         "type": "dense_vector",
@@ -192,3 +195,49 @@ def test_delete_actions() -> None:
 def test_chunk_round_trips_through_source_and_hit() -> None:
     hit = {"_id": CHUNK.id, "_source": q.chunk_source(CHUNK, [0.1, 0.2])}
     assert q.chunk_from_hit(hit) == CHUNK
+
+
+@pytest.mark.parametrize(
+    ("text", "stems"),
+    [
+        ("npm ERR! code ERESOLVE unable to resolve dependency tree",
+         "npm err code eresolv unabl to resolv depend tree"),
+        ("FAILED tests/test_invoices.py::test_apply_discount",
+         "fail test test invoic py test appli discount"),
+        ("Tests failed: 3 failures, 2 errors", "test fail 3 failur 2 error"),
+        ("Connection refused (os error 111)", "connect refus o error 111"),
+        ("", ""),
+    ],
+)  # fmt: skip
+def test_stem_text_splits_like_unicode61_and_porter_stems(text: str, stems: str) -> None:
+    assert stem_text(text) == stems
+
+
+def test_client_stemming_adds_stemmed_fields_and_searches_them() -> None:
+    body = q.index_body(model="m", dim=8, stemming=Stemming.CLIENT)
+    props = body["mappings"]["properties"]
+    assert body["mappings"]["_meta"]["stemming"] == "client"
+    assert props["title_stem"] == props["text_stem"] == {"type": "text", "analyzer": "standard"}
+    assert props["text"]["analyzer"] == "standard"  # the originals stay as they were
+    source = q.chunk_source(CHUNK, [0.1], Stemming.CLIENT)
+    assert source["title_stem"] == "npm eresolv"
+    assert source["text_stem"] == "npm err code eresolv unabl to resolv depend tree"
+    assert q.chunk_from_hit({"_id": CHUNK.id, "_source": source}) == CHUNK
+    match = q.keyword_query("Dependencies resolving", top_k=3, stemming=Stemming.CLIENT)
+    combined = match["query"]["bool"]["must"]["combined_fields"]
+    assert combined == {"query": "depend resolv", "fields": ["title_stem^1.5", "text_stem"]}
+
+
+def test_english_stemming_uses_the_english_analyzer_and_plain_fields() -> None:
+    body = q.index_body(model="m", dim=8, stemming=Stemming.ENGLISH)
+    props = body["mappings"]["properties"]
+    assert props["title"]["analyzer"] == props["text"]["analyzer"] == "english"
+    assert "text_stem" not in props
+    match = q.keyword_query("Dependencies", top_k=3, stemming=Stemming.ENGLISH)
+    assert match["query"]["bool"]["must"]["combined_fields"]["query"] == "Dependencies"
+    assert "title_stem" not in q.chunk_source(CHUNK, [0.1], Stemming.ENGLISH)
+
+
+def test_index_body_needs_a_resolved_stemming_mode() -> None:
+    with pytest.raises(ValueError, match=r"resolve Stemming\.AUTO"):
+        q.index_body(model="m", dim=8, stemming=Stemming.AUTO)

@@ -20,7 +20,12 @@ from workflowai.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SUFFIX = "{{ $WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX }}"
-GPU_TYPES = {"analyze-log", "analyze-run", "generate"}
+GPU_TYPES = {"generate"}
+# extra deployments of a type: the same flow on another pool (analyses that use the model)
+VARIANTS = {
+    "analyze-log-model": ("analyze-log", "gpu"),
+    "analyze-run-model": ("analyze-run", "gpu"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,26 @@ def _deployment(config: dict[str, Any], workflow_type: str) -> dict[str, Any]:
 
 def test_prefect_yaml_has_one_deployment_per_workflow_type(config: dict[str, Any]) -> None:
     names = sorted(d["name"] for d in config["deployments"])
-    assert names == sorted(f"{t}-{SUFFIX}" for t in WORKFLOW_TYPES)
+    assert names == sorted(f"{t}-{SUFFIX}" for t in [*WORKFLOW_TYPES, *VARIANTS])
+
+
+def test_only_analyses_with_a_model_wait_for_a_gpu_worker(config: dict[str, Any]) -> None:
+    from flows.client import deployment_name
+
+    pools = config["definitions"]["work_pools"]
+    assert _deployment(config, "analyze-log")["work_pool"] is pools["cpu"]
+    (model,) = [d for d in config["deployments"] if d["name"] == f"analyze-log-model-{SUFFIX}"]
+    assert model["work_pool"] is pools["gpu"]
+    assert model["entrypoint"] == WORKFLOW_TYPES["analyze-log"].entrypoint
+    settings = Settings()
+    assert deployment_name("analyze-log", settings, {"log_text": "x"}) == (
+        "analyze-log/analyze-log-default"
+    )
+    for flag in ("use_model", "agent"):
+        assert deployment_name("analyze-log", settings, {"log_text": "x", flag: True}) == (
+            "analyze-log/analyze-log-model-default"
+        )
+    assert deployment_name("generate", settings, {"use_model": True}) == "generate/generate-default"
 
 
 @pytest.mark.parametrize("workflow_type", sorted(WORKFLOW_TYPES))
@@ -92,7 +116,8 @@ def test_prefect_yaml_runs_start_in_the_repository(config: dict[str, Any]) -> No
 
 def test_prefect_yaml_uses_anchors_for_pools_and_schedules() -> None:
     text = (REPO / "prefect.yaml").read_text()
-    assert text.count("*gpu_pool") == len(GPU_TYPES)
+    variant_pools = [pool for _, pool in VARIANTS.values()]
+    assert text.count("*gpu_pool") == len(GPU_TYPES) + variant_pools.count("gpu")
     assert text.count("*cpu_pool") == len(WORKFLOW_TYPES) - len(GPU_TYPES)
     assert text.count("*nightly_reindex") == 1
 

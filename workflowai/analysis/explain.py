@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import string
-from urllib.parse import urlsplit
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from workflowai.analysis.findings import FindingSet
 from workflowai.analysis.kinds import category_of

@@ -28,7 +28,7 @@ from workflowai.errors import (
 from workflowai.knowledge import es_queries as q
 from workflowai.knowledge.protocol import INCOMPLETE_HASH
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
-from workflowai.settings import ElasticsearchSettings
+from workflowai.settings import ElasticsearchSettings, Stemming
 
 _TRANSIENT_STATUS = {408, 429, 502, 503, 504}
 HEALTH_TIMEOUT_S = 5.0
@@ -85,6 +85,7 @@ class ElasticsearchKnowledgeStore:
         self._refresh = refresh
         self._client = client
         self._owns_client = client is None  # a client passed in is closed by its owner
+        self._stemming: Stemming | None = None  # the index's own mode, read once
 
     @property
     def client(self) -> Elasticsearch:
@@ -130,7 +131,7 @@ class ElasticsearchKnowledgeStore:
 
     def ensure_schema(self, *, model: str, dim: int) -> None:
         if not self._exists():
-            body = q.index_body(model=model, dim=dim)
+            body = q.index_body(model=model, dim=dim, stemming=self._resolve_stemming())
             name = self.index
             if self.index == self._settings.alias:
                 # first use of the alias: a physical version behind it, so reindex can swap later
@@ -147,6 +148,26 @@ class ElasticsearchKnowledgeStore:
                 f"({meta.get('embedding_dim')}-d) but {model} ({dim}-d) is configured: "
                 "run `workflowai reindex` to rebuild it with the new model"
             )
+
+    def _resolve_stemming(self) -> Stemming:
+        """The configured mode; AUTO: ENGLISH when the cluster has that analyzer, else CLIENT."""
+        wanted = self._settings.stemming
+        if wanted is not Stemming.AUTO:
+            return wanted
+        with self._calls("probe analyzers"):
+            try:
+                self.client.indices.analyze(analyzer="english", text="failures")
+            except ApiError as exc:  # 400: no such analyzer (no analysis-common module)
+                if exc.meta.status != 400:
+                    raise
+                return Stemming.CLIENT
+        return Stemming.ENGLISH
+
+    def stemming(self) -> Stemming:
+        """How this index's BM25 fields are stemmed (its `_meta`; none before stemming)."""
+        if self._stemming is None:
+            self._stemming = Stemming(self.schema_meta().get("stemming", Stemming.NONE.value))
+        return self._stemming
 
     def schema_meta(self) -> dict[str, Any]:
         with self._calls("read mapping"):
@@ -171,7 +192,7 @@ class ElasticsearchKnowledgeStore:
         with self._calls("bulk write"):
             for ok, item in helpers.streaming_bulk(
                 self.client,
-                q.index_actions(self.index, chunks, op_type),
+                q.index_actions(self.index, chunks, op_type, self.stemming()),
                 chunk_size=self._settings.bulk_chunk_size,
                 raise_on_error=False,
                 raise_on_exception=True,
@@ -268,7 +289,8 @@ class ElasticsearchKnowledgeStore:
             return []
         with self._calls("keyword search"):
             response = self.client.search(
-                index=self.index, **q.keyword_query(query, top_k=top_k, filters=filters)
+                index=self.index,
+                **q.keyword_query(query, top_k=top_k, filters=filters, stemming=self.stemming()),
             )
         return self._scored(response, "bm25")
 

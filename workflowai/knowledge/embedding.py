@@ -1,7 +1,11 @@
 """Embedding models: sentence-transformers for real, a hash-derived fake for smoke tests.
 
 A model is loaded once per process and reused (the one process-level cache in the library):
-loading MiniLM costs seconds, an embed call milliseconds.
+loading MiniLM costs seconds, an embed call milliseconds. Importing torch alone costs seconds
+too, so a process that only embeds a query or a few texts (an analysis, a search) runs the
+same weights through the numpy encoder (`embedding_numpy`) and never imports torch; batches
+(indexing) and any process that already holds the torch model use sentence-transformers.
+The two agree to float32 rounding, so vectors from either search the same index.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workflowai.errors import ConfigError, EmbeddingError
+from workflowai.knowledge.embedding_numpy import NumpyBertEncoder
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.schemas import Chunk, EmbeddedChunk
 from workflowai.settings import EmbeddingSettings
@@ -22,6 +27,7 @@ from workflowai.settings import EmbeddingSettings
 _PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
 FAKE_PREFIX = "fake-hash"
 _CACHE: dict[tuple[str, str], Any] = {}
+_NUMPY_CACHE: dict[str, NumpyBertEncoder | None] = {}
 _LOCK = threading.Lock()
 
 
@@ -62,6 +68,25 @@ class SentenceTransformerEmbedder:
         self._name = settings.model
         self._model: Any = None
 
+    def _numpy(self) -> NumpyBertEncoder | None:
+        """The torch-free encoder for this model, or None (disabled, not a local folder of a
+        supported architecture, or a device other than the CPU was asked for)."""
+        if self._settings.numpy_max_texts == 0 or self._settings.device not in {"auto", "cpu"}:
+            return None
+        location = resolve_model(self._name)
+        with _LOCK:
+            if location not in _NUMPY_CACHE:
+                folder = Path(location)
+                supported = folder.is_dir() and NumpyBertEncoder.supports(folder)
+                _NUMPY_CACHE[location] = NumpyBertEncoder(folder) if supported else None
+            return _NUMPY_CACHE[location]
+
+    def _small_call_encoder(self, n_texts: int) -> NumpyBertEncoder | None:
+        """numpy for a few texts while torch is not loaded here; sentence-transformers else."""
+        if self._model is not None or n_texts > self._settings.numpy_max_texts:
+            return None
+        return self._numpy()
+
     def _load(self) -> Any:
         if self._model is None:
             location = resolve_model(self._name)
@@ -86,6 +111,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
+        light = self._numpy()
+        if light is not None:
+            return light.dim
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or (
             model.get_sentence_embedding_dimension
@@ -97,6 +125,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_seq_length(self) -> int:
+        light = self._numpy()
+        if light is not None:
+            return light.max_seq_length
         return int(self._load().max_seq_length)
 
     @property
@@ -108,6 +139,9 @@ class SentenceTransformerEmbedder:
         return str(self._load().device)
 
     def count_tokens(self, text: str) -> int:
+        light = self._numpy()
+        if light is not None:  # the same tokenizer.json, without the Python wrapper's cost
+            return light.count_tokens(text)
         # verbose=False: counting a text past the window is the point, not a warning
         encoded = self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
         return len(encoded["input_ids"])
@@ -115,6 +149,9 @@ class SentenceTransformerEmbedder:
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
+        light = self._small_call_encoder(len(texts))
+        if light is not None:
+            return light.encode(texts).tolist()
         vectors = self._load().encode(
             list(texts),
             batch_size=self._settings.batch_size,

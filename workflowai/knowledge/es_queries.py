@@ -5,6 +5,12 @@ Works on the minimal integ-test distribution too: only core analysis (`standard`
 analysis-common module) and core APIs (no delete_by_query, which lives in the reindex module).
 The analyzer and title boost were picked by measurement: `bench/es_bm25_analyzer.py` (BM25
 nDCG@10 on SciFact train; figures in that script's docstring).
+
+Stemming (`Stemming`): CLIENT writes Porter-stemmed copies of title and text (`title_stem`,
+`text_stem`, made by `stemming.stem_text`) and keyword queries search those with the query
+stemmed the same way: works on any node. ENGLISH uses the `english` analyzer on title and text
+(needs the analysis-common module); NONE searches the unstemmed fields. An index records its
+mode in `_meta.stemming`; indices from before it have none and are searched as NONE.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from workflowai.knowledge.stemming import stem_text
 from workflowai.schemas import Chunk, EmbeddedChunk, Metadata
+from workflowai.settings import Stemming
 
 SCHEMA_VERSION = "1"
 TITLE_BOOST = 1.5
@@ -28,14 +36,24 @@ ANALYZERS: dict[str, dict[str, Any] | None] = {
         "filter": ["lowercase", "stop"],  # `stop` defaults to the English stop words
     },
 }
+STEMMED = ("title", "text")
 SOURCE_FIELDS = ["document_id", "document_hash", "position", "title", "text", "source", "metadata"]
 
 
-def index_body(*, model: str, dim: int, analyzer: str = DEFAULT_ANALYZER) -> dict[str, Any]:
+def index_body(
+    *,
+    model: str,
+    dim: int,
+    analyzer: str = DEFAULT_ANALYZER,
+    stemming: Stemming = Stemming.NONE,
+) -> dict[str, Any]:
     """Settings and mappings of one physical index version.
 
-    Raises ValueError for an analyzer outside ANALYZERS or a dimension below 1.
+    Raises ValueError for an analyzer outside ANALYZERS, a dimension below 1, or a stemming
+    mode that is not resolved (AUTO is for settings: the store picks CLIENT or ENGLISH).
     """
+    if stemming is Stemming.AUTO:
+        raise ValueError("resolve Stemming.AUTO to client or english before building the index")
     if analyzer not in ANALYZERS:
         raise ValueError(f"analyzer must be one of {sorted(ANALYZERS)}, got {analyzer!r}")
     if dim < 1:
@@ -48,6 +66,10 @@ def index_body(*, model: str, dim: int, analyzer: str = DEFAULT_ANALYZER) -> dic
     definition = ANALYZERS[analyzer]
     if definition is not None:
         index_settings["analysis"] = {"analyzer": {analyzer: definition}}
+    text_analyzer = "english" if stemming is Stemming.ENGLISH else analyzer
+    stem_fields: dict[str, Any] = {}
+    if stemming is Stemming.CLIENT:  # pre-stemmed, space-separated: standard splits on spaces
+        stem_fields = {f"{f}_stem": {"type": "text", "analyzer": "standard"} for f in STEMMED}
     return {
         "settings": index_settings,
         "mappings": {
@@ -55,6 +77,7 @@ def index_body(*, model: str, dim: int, analyzer: str = DEFAULT_ANALYZER) -> dic
                 "embedding_model": model,
                 "embedding_dim": dim,
                 "schema_version": SCHEMA_VERSION,
+                "stemming": stemming.value,
             },
             "dynamic": "strict",
             "properties": {
@@ -62,8 +85,9 @@ def index_body(*, model: str, dim: int, analyzer: str = DEFAULT_ANALYZER) -> dic
                 "document_hash": {"type": "keyword"},
                 "position": {"type": "integer"},
                 "source": {"type": "keyword"},
-                "title": {"type": "text", "analyzer": analyzer},
-                "text": {"type": "text", "analyzer": analyzer},
+                "title": {"type": "text", "analyzer": text_analyzer},
+                "text": {"type": "text", "analyzer": text_analyzer},
+                **stem_fields,
                 "embedding": {
                     "type": "dense_vector",
                     "dims": dim,
@@ -100,15 +124,21 @@ def keyword_query(
     filters: Metadata | None = None,
     title_boost: float = TITLE_BOOST,
     match_type: str = MATCH_TYPE,
+    stemming: Stemming = Stemming.NONE,
 ) -> dict[str, Any]:
     """BM25 over title (boosted) and text; metadata filters do not affect the score.
+    With CLIENT stemming: over their stemmed copies, with the query stemmed alike.
 
     match_type "most_fields" sums a BM25 score per field; "combined_fields" scores title and
     text as one field (BM25F, boosts >= 1). Raises ValueError for another type.
     """
     if match_type not in MATCH_TYPES:
         raise ValueError(f"match_type must be one of {sorted(MATCH_TYPES)}, got {match_type!r}")
-    match: dict[str, Any] = {"query": text, "fields": [f"title^{title_boost:g}", "text"]}
+    suffix = "_stem" if stemming is Stemming.CLIENT else ""
+    match: dict[str, Any] = {
+        "query": stem_text(text) if suffix else text,
+        "fields": [f"title{suffix}^{title_boost:g}", f"text{suffix}"],
+    }
     if match_type == "combined_fields":
         must: dict[str, Any] = {"combined_fields": match}
     else:
@@ -164,8 +194,10 @@ def hashes_aggregation(after: dict[str, Any] | None = None, size: int = 1000) ->
     return {"size": 0, "aggs": {"docs": {"composite": composite, "aggs": first}}}
 
 
-def chunk_source(chunk: Chunk, embedding: Sequence[float]) -> dict[str, Any]:
-    return {
+def chunk_source(
+    chunk: Chunk, embedding: Sequence[float], stemming: Stemming = Stemming.NONE
+) -> dict[str, Any]:
+    source = {
         "document_id": chunk.document_id,
         "document_hash": chunk.document_hash,
         "position": chunk.position,
@@ -175,10 +207,17 @@ def chunk_source(chunk: Chunk, embedding: Sequence[float]) -> dict[str, Any]:
         "metadata": dict(chunk.metadata),  # _source keeps types; the mapping indexes keywords
         "embedding": list(embedding),
     }
+    if stemming is Stemming.CLIENT:
+        source["title_stem"] = stem_text(chunk.title)
+        source["text_stem"] = stem_text(chunk.text)
+    return source
 
 
 def index_actions(
-    index: str, chunks: Iterable[EmbeddedChunk], op_type: str
+    index: str,
+    chunks: Iterable[EmbeddedChunk],
+    op_type: str,
+    stemming: Stemming = Stemming.NONE,
 ) -> Iterator[dict[str, Any]]:
     """Bulk actions; op_type "index" overwrites, "create" fails (or is skipped) on duplicates."""
     for item in chunks:
@@ -186,7 +225,7 @@ def index_actions(
             "_op_type": op_type,
             "_index": index,
             "_id": item.chunk.id,
-            "_source": chunk_source(item.chunk, item.embedding),
+            "_source": chunk_source(item.chunk, item.embedding, stemming),
         }
 
 

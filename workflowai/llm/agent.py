@@ -19,20 +19,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.messages import ToolMessage as LcToolMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType, ToolCallRecord
 from workflowai.errors import EmbeddingError, GenerationError, StoreError, is_transient
 from workflowai.llm.fences import fence
-from workflowai.llm.openai_backend import OpenAIGenerator, finish_reason_of
 from workflowai.llm.prompts import MAX_HIT_CHARS, build_report_prompt
 from workflowai.llm.report_writer import DraftOutcome, parse_report_draft
 from workflowai.schemas import FinishReason, ScoredChunk, SearchRequest, SearchResult
 from workflowai.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
+    from workflowai.llm.openai_backend import OpenAIGenerator
 
 SEARCH_TOOL = "search_knowledge_base"
 MAX_QUERY_CHARS = 300
@@ -178,6 +180,13 @@ def run_agent(
     stopped loop (the outcome says why); raises GenerationUnavailableError when the model
     cannot be reached.
     """
+    # imported here: langchain and openai cost seconds to import, and a run without a model
+    # (every CLI analysis by default) imports this module for AgentOutcome alone
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.messages import ToolMessage as LcToolMessage
+
+    from workflowai.llm.openai_backend import finish_reason_of
+
     settings = generator.settings
     limit = max_iterations or settings.agent_max_iterations
     deadline_s = timeout_s or settings.agent_timeout_s

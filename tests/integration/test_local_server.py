@@ -1,0 +1,114 @@
+"""The local Prefect server the CLI keeps between runs (flows/local_server.py), for real.
+
+Two `workflowai analyze-log` processes without PREFECT_API_URL: the first starts the server,
+the second reuses it, both runs are recorded there; `workflowai server stop` stops it; an idle
+server stops by itself. Every server here is stopped by the PID the module recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.local_server import STATE_FILE, ensure_server, running_server, stop_server
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LOG = """Step 4/9: pip install -r requirements.txt
+Collecting numpy==1.19.5
+ERROR: Could not find a version that satisfies the requirement numpy==1.19.5
+ERROR: No matching distribution found for numpy==1.19.5
+##[error]Process completed with exit code 1.
+"""
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PREFECT_API_URL", "PREFECT_API_KEY"}}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        WORKFLOWAI_HOME=str(tmp_path / "home"),
+        # an empty source folder: no starter knowledge base to index (and no torch import)
+        WORKFLOWAI_REINDEX__SOURCES=json.dumps([str(tmp_path / "no-kb")]),
+        PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="true",
+    )
+    (tmp_path / "no-kb").mkdir(exist_ok=True)
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from workflowai.cli import app; app()", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _server_alive(pid: int) -> bool:
+    """The PID runs the server (an exited one may linger as a zombie with no command line
+    until its adoptive parent reaps it)."""
+    try:
+        return b"flows.local_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+async def _flow_run_names(url: str) -> list[str]:
+    from prefect.client.orchestration import PrefectClient
+
+    async with PrefectClient(url) as client:
+        return [run.name for run in await client.read_flow_runs()]
+
+
+def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    home = Path(env["PREFECT_HOME"])
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    try:
+        first = _cli(env, "analyze-log", str(log), "--format", "json")
+        assert first.returncode == 0, first.stderr
+        state = json.loads((home / STATE_FILE).read_text())
+        second = _cli(env, "analyze-log", str(log), "--format", "json")
+        assert second.returncode == 0, second.stderr
+        assert json.loads((home / STATE_FILE).read_text()) == state  # the same server
+        assert json.loads(second.stdout) == json.loads(first.stdout)
+        status = _cli(env, "server", "status")
+        assert status.returncode == 0 and status.stdout.strip() == state["url"]
+        names = asyncio.run(_flow_run_names(state["url"]))
+        assert names.count("analyze-log-build-build-log") == 2
+    finally:
+        stopped = _cli(env, "server", "stop")
+    assert stopped.stdout.strip() == "stopped"
+    assert running_server(home) is None
+    assert not _server_alive(state["pid"])
+    assert _cli(env, "server", "status").returncode == 1
+
+
+def test_an_idle_server_stops_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    home = tmp_path / "prefect"
+    url = ensure_server(home, idle_s=3)
+    pid = json.loads((home / STATE_FILE).read_text())["pid"]
+    try:
+        assert ensure_server(home, idle_s=3) == url
+        deadline = time.monotonic() + 60
+        # watch the PID, not the health endpoint: a request is activity and resets the clock
+        while time.monotonic() < deadline and _server_alive(pid):
+            time.sleep(0.5)
+        assert not _server_alive(pid)
+        assert running_server(home) is None
+    finally:
+        stop_server(home)  # only if the idle stop failed: stopped by the recorded PID
+    assert not _server_alive(pid)

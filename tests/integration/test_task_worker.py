@@ -1,0 +1,81 @@
+"""Background analyses on a warm task worker, for real: a Prefect server and one
+`python -m flows.task_worker` process (workflowai/local_stack.py), three analyses created
+through the API at once with `analyze_log_background.delay`, each completed by the same
+long-lived process and recorded as an analyze-log flow run under its background task run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workflowai.local_stack import LocalStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+LOGS = [
+    "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\n",
+    "[ERROR] Tests run: 12, Failures: 0, Errors: 1\njava.lang.OutOfMemoryError: Java heap space\n",
+    "E   ModuleNotFoundError: No module named 'requests'\n"
+    "##[error]Process completed with exit code 1.\n",
+]
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    (tmp_path / "no-kb").mkdir()
+    storage = tmp_path / "task-storage"
+    local = LocalStack(
+        home=tmp_path / "stack",
+        extra_env={
+            "WORKFLOWAI_HOME": str(tmp_path / "home"),
+            # an empty knowledge base source: nothing to index, the analyses stay small
+            "WORKFLOWAI_REINDEX__SOURCES": json.dumps([str(tmp_path / "no-kb")]),
+            # parameters and results of background runs: shared by client and worker
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
+        },
+    )
+    try:
+        local.start_server()
+        local.start_task_worker(limit=2)
+        yield local
+    finally:
+        local.stop()
+
+
+def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack) -> None:
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+        temporary_settings,
+    )
+
+    from flows.task_worker import analyze_log_background
+    from workflowai.params import AnalyzeLogParams
+
+    env = stack.env()
+    updates = {
+        PREFECT_API_URL: stack.api_url,
+        PREFECT_RESULTS_LOCAL_STORAGE_PATH: env["PREFECT_RESULTS_LOCAL_STORAGE_PATH"],
+    }
+    with temporary_settings(updates=updates):  # type: ignore[arg-type]
+        futures = [analyze_log_background.delay(AnalyzeLogParams(log_text=t)) for t in LOGS]
+        reports = [future.result(timeout=600) for future in futures]
+        names = asyncio.run(_flow_run_names(stack.api_url))
+    assert [r.category.value for r in reports] == ["dependency", "out-of-memory", "dependency"]
+    assert all(r.evidence for r in reports)
+    assert sum(name.startswith("analyze-log-") for name in names) == len(LOGS)
+    assert stack.task_workers[0].poll() is None  # one process served them all
+    assert os.path.exists(stack.log_dir / "task-worker-0.log")
+
+
+async def _flow_run_names(url: str) -> list[str]:
+    from prefect.client.orchestration import PrefectClient
+
+    async with PrefectClient(url) as client:
+        return [run.name for run in await client.read_flow_runs()]

@@ -1,0 +1,207 @@
+"""A BERT sentence encoder in numpy: the same weights and tokenizer as sentence-transformers,
+without importing torch.
+
+Importing torch and sentence-transformers costs seconds; embedding one query costs
+milliseconds. A CLI analysis embeds one query, so it runs this encoder instead: the model
+folder's own `tokenizer.json` (Hugging Face `tokenizers`, Rust) and `model.safetensors`
+mapped into memory (only the pages a query touches are read). Supported: a BERT encoder
+(`config.json` model_type "bert", absolute positions, GELU) with mean pooling and the
+Normalize module, which is what all-MiniLM-L6-v2 is. `NumpyBertEncoder.supports(folder)`
+says whether a folder qualifies; the results match sentence-transformers to float32
+rounding (tests/unit/test_embedding_numpy.py compares them on the real model).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workflowai.errors import EmbeddingError
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+_MODULES = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
+# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32 resolution at these magnitudes
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a .safetensors file as read-only views of one memory map.
+
+    The format: 8 bytes little-endian header length, a JSON header naming each tensor's
+    dtype, shape and byte range, then the data.
+    """
+    with path.open("rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    start = 8 + length
+    tensors: dict[str, np.ndarray] = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(spec["dtype"])
+        if dtype is None:
+            raise EmbeddingError(f"{path}: tensor {name} has unsupported dtype {spec['dtype']}")
+        begin, end = spec["data_offsets"]
+        tensors[name] = raw[start + begin : start + end].view(dtype).reshape(spec["shape"])
+    return tensors
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    sign = np.sign(x)
+    x = np.abs(x)
+    t = 1.0 / (1.0 + _ERF_P * x)
+    a1, a2, a3, a4, a5 = _ERF_A
+    poly = ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t
+    return sign * (1.0 - poly * np.exp(-x * x))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=-1, keepdims=True)
+    return centered / np.sqrt(var + eps) * weight + bias
+
+
+class NumpyBertEncoder:
+    """Mean-pooled, L2-normalized BERT sentence embeddings computed with numpy."""
+
+    def __init__(self, folder: Path) -> None:
+        """Raises EmbeddingError when the folder is not a supported model."""
+        if not self.supports(folder):
+            raise EmbeddingError(f"{folder} is not a BERT mean-pooling sentence model")
+        from tokenizers import Tokenizer
+
+        config = _read_json(folder / "config.json")
+        self.max_seq_length = int(
+            _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 512)
+        )
+        self._heads = int(config["num_attention_heads"])
+        self._layers = int(config["num_hidden_layers"])
+        self._eps = float(config.get("layer_norm_eps", 1e-12))
+        self._weights = _map_safetensors(folder / "model.safetensors")
+        self.dim = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self._blas: Any = None
+        self._prefix = "bert." if "bert.embeddings.word_embeddings.weight" in self._weights else ""
+
+    @staticmethod
+    def supports(folder: Path) -> bool:
+        """A sentence-transformers folder with a BERT encoder, mean pooling and Normalize."""
+        try:
+            modules = [m["type"] for m in _read_json(folder / "modules.json")]
+            config = _read_json(folder / "config.json")
+            pooling = _read_json(folder / "1_Pooling" / "config.json")
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        mean_only = pooling.get("pooling_mode_mean_tokens") is True and not any(
+            pooling.get(k)
+            for k in (
+                "pooling_mode_cls_token",
+                "pooling_mode_max_tokens",
+                "pooling_mode_mean_sqrt_len_tokens",
+            )
+        )
+        return (
+            modules == _MODULES
+            and mean_only
+            and config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and (folder / "model.safetensors").is_file()
+            and (folder / "tokenizer.json").is_file()
+            and (folder / "sentence_bert_config.json").is_file()
+        )
+
+    def _w(self, name: str) -> np.ndarray:
+        return self._weights[self._prefix + name]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit vector per text (float32, shape [len(texts), dim]); texts past
+        `max_seq_length` tokens are cut there, as sentence-transformers does."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if self._blas is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._blas = ThreadpoolController()
+        # one thread: a query's matrices are tiny, and BLAS threads spinning against each
+        # other (or other processes) made an 82-token query 5-10x slower on 2 busy cores
+        with self._blas.limit(limits=1, user_api="blas"):
+            for i, text in enumerate(texts):
+                ids = self.tokenizer.encode(text, add_special_tokens=True).ids
+                if len(ids) > self.max_seq_length:  # keep [SEP] last, like HF's truncation
+                    ids = [*ids[: self.max_seq_length - 1], ids[-1]]
+                out[i] = self._encode_ids(np.asarray(ids, dtype=np.int64))
+        return out
+
+    def _encode_ids(self, ids: np.ndarray) -> np.ndarray:
+        n = ids.shape[0]
+        x = (
+            self._w("embeddings.word_embeddings.weight")[ids]
+            + self._w("embeddings.position_embeddings.weight")[:n]
+            + self._w("embeddings.token_type_embeddings.weight")[0]
+        )
+        x = _layer_norm(
+            x,
+            self._w("embeddings.LayerNorm.weight"),
+            self._w("embeddings.LayerNorm.bias"),
+            self._eps,
+        )
+        for layer in range(self._layers):
+            x = self._layer(x, f"encoder.layer.{layer}.")
+        pooled = x.mean(axis=0)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self._w(f"{name}.weight").T + self._w(f"{name}.bias")
+
+    def _layer(self, x: np.ndarray, p: str) -> np.ndarray:
+        n, heads = x.shape[0], self._heads
+        size = self.dim // heads
+
+        def split(t: np.ndarray) -> np.ndarray:
+            return t.reshape(n, heads, size).transpose(1, 0, 2)
+
+        q = split(self._dense(x, p + "attention.self.query"))
+        k = split(self._dense(x, p + "attention.self.key"))
+        v = split(self._dense(x, p + "attention.self.value"))
+        scores = q @ k.transpose(0, 2, 1) / np.float32(np.sqrt(size))
+        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores /= scores.sum(axis=-1, keepdims=True)
+        context = (scores @ v).transpose(1, 0, 2).reshape(n, self.dim)
+        x = _layer_norm(
+            x + self._dense(context, p + "attention.output.dense"),
+            self._w(p + "attention.output.LayerNorm.weight"),
+            self._w(p + "attention.output.LayerNorm.bias"),
+            self._eps,
+        )
+        hidden = _gelu(self._dense(x, p + "intermediate.dense"))
+        return _layer_norm(
+            x + self._dense(hidden, p + "output.dense"),
+            self._w(p + "output.LayerNorm.weight"),
+            self._w(p + "output.LayerNorm.bias"),
+            self._eps,
+        )
