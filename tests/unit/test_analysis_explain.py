@@ -158,3 +158,16 @@ def test_render_what_failed_table_is_escaped_and_says_how_many_are_hidden() -> N
     assert "test\\_a\\[x\\|y\\]" in section
     assert "<b>" not in section and "&lt;b&gt;boom&lt;/b&gt;" in section
     assert "_12 failures found; 1 shown._" in section
+
+
+def test_assemble_a_file_a_test_cannot_open_gets_its_own_fix() -> None:
+    root = PYTEST.model_copy(
+        update={"test_id": "tests/test_a.py::test_sum", "message": "AssertionError: assert 1 == 2"}
+    )
+    report = assemble_report(_signals(root, PYTEST), hits=[], draft=None)
+    texts = [f.text for f in report.suggested_fixes]
+    assert texts[0].startswith("Run tests/test_a.py::test_sum locally")
+    assert texts[1].startswith(
+        "tests/test_tax.py::test_vat[de-DE] cannot open tests/fixtures/de-DE.json: add that file"
+    )
+    assert report.suggested_fixes[1].filled == ["test_id"]

@@ -23,6 +23,7 @@ from workflowai.analysis.explain import (
     compose_summary,
     fill_template,
     finding_for,
+    message_fixes,
     placeholder_values,
 )
 from workflowai.analysis.findings import FindingSet
@@ -113,34 +114,48 @@ def _fixes(
     category: Category,
     failing_step: str | None,
 ) -> list[SuggestedFix]:
-    """Fix steps of the fitting runbooks, their placeholders filled from the finding each
-    runbook is about; the root finding's own generic step first when no runbook shares the
-    report's category."""
-    fixes: list[SuggestedFix] = []
+    """Fix steps of the fitting runbooks (one runbook per category: a second one about the same
+    kind of failure repeats advice for a failure that did not happen), their placeholders
+    filled from the finding each runbook is about; after the first step, what the findings'
+    own messages call for (a file a test cannot open); the root finding's generic step first
+    when no runbook shares the report's category."""
+    steps: list[SuggestedFix] = []
     seen: set[str] = set()
 
-    def add(template: str, finding: Finding | None, origin: Origin, entry: str | None) -> None:
+    def add(
+        out: list[SuggestedFix],
+        template: str,
+        finding: Finding | None,
+        origin: Origin,
+        entry: str | None,
+    ) -> None:
         values = placeholder_values(finding, failing_step=failing_step)
         text, filled = fill_template(template, values)
         if text and text not in seen:
             seen.add(text)
-            fixes.append(SuggestedFix(text=text, origin=origin, entry_id=entry, filled=filled))
+            out.append(SuggestedFix(text=text, origin=origin, entry_id=entry, filled=filled))
 
     root = found.findings[0] if found.findings else None
     if root is not None and not any(_runbook_category(h) is category for h in runbooks):
-        add(GENERIC_FIXES[root.kind], root, Origin.RULES, None)
+        add(steps, GENERIC_FIXES[root.kind], root, Origin.RULES, None)
+    used: set[Category | None] = set()
     for hit in runbooks:
-        finding = finding_for(_runbook_category(hit), found)
+        runbook_category = _runbook_category(hit)
+        if runbook_category in used:
+            continue
+        used.add(runbook_category)
+        finding = finding_for(runbook_category, found)
         entry = _meta(hit, "entry_id") or hit.chunk.document_id
         for raw in _meta(hit, "fix").splitlines():
             step = raw.strip().lstrip("-*").strip()
             if step:
-                add(step, finding, Origin.RETRIEVAL, entry)
+                add(steps, step, finding, Origin.RETRIEVAL, entry)
+    specific: list[SuggestedFix] = []
+    for template, finding in message_fixes(found.findings):
+        add(specific, template, finding, Origin.RULES, None)
+    fixes = [*steps[:1], *specific, *steps[1:]]
     if not fixes:
-        if root is not None:
-            add(GENERIC_FIXES[root.kind], root, Origin.RULES, None)
-        else:
-            add(UNKNOWN_FIX, None, Origin.RULES, None)
+        add(fixes, GENERIC_FIXES[root.kind] if root else UNKNOWN_FIX, root, Origin.RULES, None)
     return fixes[:MAX_FIXES]
 
 

@@ -276,6 +276,51 @@ def fill_template(template: str, values: dict[str, str]) -> tuple[str, list[str]
     return "".join(out), list(dict.fromkeys(filled))
 
 
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'|Cannot find module '([^'./][^']*)'")
+
+
+def _braces(text: str) -> str:
+    """Log text inside a template: its braces are not placeholders."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def message_fixes(findings: Sequence[Finding], limit: int = 2) -> list[tuple[str, Finding]]:
+    """Fix templates that a finding's message calls for, whatever runbook was retrieved: a
+    file the failing code cannot open, a module it cannot import. At most `limit`, one per
+    file or module."""
+    out: list[tuple[str, Finding]] = []
+    seen: set[str] = set()
+    for finding in findings:
+        if len(out) >= limit:
+            break
+        missing = _FILE_NOT_FOUND.search(finding.message)
+        module = _NO_MODULE.search(finding.message)
+        # the subject stays a placeholder, so the fix records what it was filled with
+        who = "{test_id}" if finding.test_id else "{command}" if finding.command else "The job"
+        if missing is not None and missing.group(1) not in seen:
+            path = _braces(missing.group(1))
+            seen.add(path)
+            out.append(
+                (
+                    f"{who} cannot open {path}: add that file to the repository (or create it in "
+                    "a step before this one), or fix the path it is built from.",
+                    finding,
+                )
+            )
+        elif module is not None:
+            name = _braces(module.group(1) or module.group(2))
+            if name not in seen:
+                seen.add(name)
+                out.append(
+                    (
+                        f"{who} cannot import {name}: install it in the job's environment (add "
+                        "it to the dependencies the job installs) or fix the import.",
+                        finding,
+                    )
+                )
+    return out
+
+
 def finding_for(category: Category | None, found: FindingSet) -> Finding | None:
     """The finding a fix of `category` is about: the first of that category, else the root."""
     if not found.findings:

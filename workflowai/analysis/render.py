@@ -107,8 +107,6 @@ def _findings_table(report: AnalysisReport) -> list[str]:
         what = subject(finding) if finding.kind is not FindingKind.PROCESS_EXIT else ""
         what = what or finding.command or finding.package or finding.code or ""
         place = where(finding)
-        if finding.count > 1:
-            what += f" (x{finding.count})"
         lines = ", ".join(str(n) for n in finding.evidence_lines[:4])
         message = short_message(finding.message, 200) if finding.message else ""
         if finding.expected is not None or finding.actual is not None:
