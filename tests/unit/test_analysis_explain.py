@@ -133,10 +133,15 @@ def test_assemble_fills_runbook_fixes_from_the_finding_and_cites_relative_paths(
     texts = [f.text for f in report.suggested_fixes]
     assert texts == [
         'Rerun only the failing test: pytest -x -vv "tests/test_tax.py::test_vat[de-DE]"',
+        "tests/test_tax.py::test_vat[de-DE] cannot open tests/fixtures/de-DE.json: add that file"
+        " to the repository (or create it in a step before this one), or fix the path it is"
+        " built from.",
         "Open tests/test_tax.py at line <line>",
     ]
     assert report.suggested_fixes[0].filled == ["test_id"]
-    assert {f.entry_id for f in report.suggested_fixes} == {"pytest-test-failures"}
+    assert [f.entry_id for f in report.suggested_fixes] == ["pytest-test-failures", None] * 1 + [
+        "pytest-test-failures"
+    ]
     assert [c.entry_id for c in report.citations] == ["pytest-test-failures"]
     assert report.citations[0].source == "runbooks/python/pytest-test-failures.yaml"
     assert report.category is Category.TEST
