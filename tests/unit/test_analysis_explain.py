@@ -139,8 +139,10 @@ def test_assemble_fills_runbook_fixes_from_the_finding_and_cites_relative_paths(
         "Open tests/test_tax.py at line <line>",
     ]
     assert report.suggested_fixes[0].filled == ["test_id"]
-    assert [f.entry_id for f in report.suggested_fixes] == ["pytest-test-failures", None] * 1 + [
-        "pytest-test-failures"
+    assert [f.entry_id for f in report.suggested_fixes] == [
+        "pytest-test-failures",
+        None,
+        "pytest-test-failures",
     ]
     assert [c.entry_id for c in report.citations] == ["pytest-test-failures"]
     assert report.citations[0].source == "runbooks/python/pytest-test-failures.yaml"
