@@ -22,7 +22,9 @@ from workflowai.settings import ElasticsearchSettings
 
 
 class ScriptedNode(BaseHTTPRequestHandler):
-    """Healthy on /_cluster/health; every other request gets `status` and `body`."""
+    """Healthy on /_cluster/health, an index without `_meta` on /<index>/_mapping (the store
+    reads how the index is stemmed before a write); every other request gets `status` and
+    `body`."""
 
     status: ClassVar[int] = 200
     body: ClassVar[dict[str, Any]] = {}
@@ -32,6 +34,8 @@ class ScriptedNode(BaseHTTPRequestHandler):
         self.rfile.read(length)
         if self.path.startswith("/_cluster/health"):
             status, body = 200, {"status": "green"}
+        elif self.path.split("?")[0].endswith("/_mapping") and self.status == 200:
+            status, body = 200, {"kb": {"mappings": {}}}
         else:
             status, body = self.status, self.body
         payload = json.dumps(body).encode()
