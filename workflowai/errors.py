@@ -59,6 +59,14 @@ class WorkflowTypeError(AppError):
     """Unknown workflow type or parameters that do not validate against its model."""
 
 
+class HistoryError(AppError):
+    """The failure-history store failed."""
+
+
+class HistoryUnavailableError(HistoryError, TransientError):
+    """The history store cannot be reached right now (connection error, 429/503, locked)."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when `exc` (or anything it was raised from) is a TransientError."""
     seen: set[int] = set()
