@@ -50,7 +50,9 @@ def run(
         signature_text=signature_text,
         category="network",
         summary=f"run {run_id} failed",
+        ecosystem="python",
         finding_fingerprints=["f1", "f2"],
+        finding_lines=["network-error registry.acme.internal: Could not resolve host"],
         cited_entries=["dns-resolution-failure"],
     )
 
@@ -104,6 +106,7 @@ def test_history_store_find_runs_filters_and_orders_newest_first(
     assert find(commits=["4e8932e579d2"], outcome=Outcome.SUCCESS) == ["5"]
     assert find(commits=[]) == []
     assert find(job="lint") == ["2"]
+    assert find(failure_signature="sig-" + FP_TEST) == ["2"]
     assert find(on_default_branch=True) == ["3"]
     assert find(since=T0 + timedelta(hours=2), until=T0 + timedelta(hours=4)) == ["4", "3"]
     assert find(limit=2) == ["6", "5"]

@@ -39,7 +39,9 @@ def runs_index_body() -> dict[str, Any]:
                 "signature_text": {"type": "text", "index": False},
                 "category": _KEYWORD,
                 "summary": {"type": "text", "index": False},
+                "ecosystem": _KEYWORD,
                 "finding_fingerprints": _KEYWORD,
+                "finding_lines": {"type": "text", "index": False},
                 "cited_entries": _KEYWORD,
             },
         },
@@ -81,6 +83,7 @@ def run_filter(query: RunQuery) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     terms = {
         "fingerprint": query.fingerprint,
+        "failure_signature": query.failure_signature,
         "context.repository": query.repository,
         "context.job": query.job,
         "outcome": query.outcome.value if query.outcome else None,

@@ -59,7 +59,11 @@ class RunRecord(_Model):
     signature_text: str = ""
     category: str = ""
     summary: str = ""
+    ecosystem: str = ""
     finding_fingerprints: list[str] = Field(default_factory=list)
+    finding_lines: list[str] = Field(
+        default_factory=list, description="one readable line per finding: kind, subject, message"
+    )
     cited_entries: list[str] = Field(default_factory=list, description="KB entry ids cited")
 
     _utc = field_validator("recorded_at")(utc)
@@ -69,6 +73,7 @@ class RunQuery(_Model):
     """Filters of `HistoryStore.find_runs` and `stats`; None means no filter."""
 
     fingerprint: str | None = None
+    failure_signature: str | None = None
     repository: str | None = None
     commits: list[str] | None = None
     job: str | None = None

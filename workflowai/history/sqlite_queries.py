@@ -100,6 +100,7 @@ def where_clause(query: RunQuery, *, alias: str = "") -> tuple[str, list[Any]]:
     args: list[Any] = []
     equal = {
         "fingerprint": query.fingerprint,
+        "failure_signature": query.failure_signature,
         "repository": query.repository,
         "job": query.job,
         "outcome": query.outcome.value if query.outcome else None,
