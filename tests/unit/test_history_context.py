@@ -134,3 +134,15 @@ def test_resolve_context_flags_win_field_by_field() -> None:
     assert context.repository == "acme/shop"
     assert context.attempt == 2
     assert resolve_context(flags, {}) == flags
+
+
+def test_context_of_params_and_context_params_round_trip() -> None:
+    from workflowai.history.context import context_of, context_params
+    from workflowai.params import AnalyzeLogParams, RecordSuccessParams
+
+    values = context_params(GITLAB_MR)
+    assert values["ci_provider"] == "gitlab"
+    analyze = AnalyzeLogParams(log_text="boom", **values)  # type: ignore[arg-type]
+    assert context_of(analyze) == context_from_env(GITLAB_MR)
+    success = RecordSuccessParams(**values)  # type: ignore[arg-type]
+    assert context_of(success) == context_from_env(GITLAB_MR)

@@ -113,3 +113,20 @@ def resolve_context(flags: RunContext, env: Mapping[str, str]) -> RunContext:
     detected = context_from_env(env)
     given = flags.model_dump(exclude_none=True)
     return detected.model_copy(update=given)
+
+
+def context_of(params: object) -> RunContext:
+    """The context carried by a parameter model (`AnalyzeLogParams`, `RecordSuccessParams`):
+    its fields of the same names, and `ci_provider` as the provider."""
+    fields = {
+        name: getattr(params, name, None) for name in RunContext.model_fields if name != "provider"
+    }
+    return RunContext(provider=getattr(params, "ci_provider", None), **fields)
+
+
+def context_params(env: Mapping[str, str]) -> dict[str, str | int]:
+    """The CI environment's context as parameter values (`provider` as `ci_provider`)."""
+    found = context_from_env(env).model_dump(exclude_none=True)
+    if "provider" in found:
+        found["ci_provider"] = found.pop("provider")
+    return found
