@@ -150,6 +150,9 @@ class HistorySettings(_Section):
     confirmed_dir: Path | None = None
     # earlier runs linked from a report
     max_earlier_runs: int = Field(default=5, ge=0, le=50)
+    # the failure-digest deployment's schedule (`workflowai setup` fills prefect.yaml with it)
+    digest_cron: str = "0 7 * * *"
+    digest_timezone: str = "UTC"
 
 
 class Settings(BaseSettings):

@@ -22,7 +22,17 @@ def test_cli_types_prints_every_schema() -> None:
     result = runner.invoke(app, ["types"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"analyze-log", "execute", "generate", "index", "reindex", "search"}
+    assert set(document) == {
+        "analyze-log",
+        "confirm-cause",
+        "execute",
+        "failure-digest",
+        "generate",
+        "index",
+        "record-success",
+        "reindex",
+        "search",
+    }
     assert document["search"]["entrypoint"] == "flows/search.py:search_flow"
     assert "query" in document["search"]["parameters"]["properties"]
 

@@ -18,12 +18,15 @@ from workflowai.registry import (
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_registry_lists_the_six_workflow_types() -> None:
+def test_registry_lists_the_workflow_types() -> None:
     assert sorted(WORKFLOW_TYPES) == [
         "analyze-log",
+        "confirm-cause",
         "execute",
+        "failure-digest",
         "generate",
         "index",
+        "record-success",
         "reindex",
         "search",
     ]
@@ -42,7 +45,7 @@ def test_registry_entrypoint_names_a_function_in_an_existing_flow_module(name: s
 
 
 def test_registry_unknown_type_lists_the_valid_ones() -> None:
-    with pytest.raises(WorkflowTypeError, match="valid types: analyze-log, execute, generate"):
+    with pytest.raises(WorkflowTypeError, match="valid types: analyze-log, confirm-cause, execute"):
         get_workflow_type("analyse")
 
 
