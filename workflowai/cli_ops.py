@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import threading
 from enum import IntEnum, StrEnum
@@ -23,7 +24,11 @@ from typing import Any
 import typer
 
 from workflowai.errors import AppError, ConfigError
+from workflowai.history.context import context_params
 from workflowai.settings import Settings
+
+# workflow types whose parameters carry the CI run's context (failure history)
+CONTEXT_TYPES = {"analyze-log", "record-success"}
 
 
 class ExitCode(IntEnum):
@@ -63,6 +68,8 @@ def build_parameters(
     from workflowai.registry import validate_parameters
 
     raw = dict(parse_param(item) for item in items)
+    if workflow_type in CONTEXT_TYPES:  # the CI run's context, unless given with --param
+        raw = {**context_params(os.environ), **raw}
     if log_file is not None or log_path is not None:
         if workflow_type != "analyze-log":
             raise ConfigError("--file and --log-path only apply to analyze-log")
