@@ -15,6 +15,7 @@ from tasks.knowledge_base import starter_sources
 from tasks.policy import task_policy
 from tasks.resources import forget_store, get_embedder
 from workflowai.errors import ConfigError
+from workflowai.history.confirm import confirmed_sources
 from workflowai.knowledge import reindex as steps
 from workflowai.knowledge.chunking import Chunker
 from workflowai.knowledge.factory import build_versions
@@ -93,8 +94,10 @@ def rollback_version(settings: Settings) -> steps.ReindexOutcome:
 
 @task(**task_policy(timeout_seconds=30, retries=0))
 def resolve_sources(sources: list[Path], settings: Settings) -> list[Path]:
-    """The folders to reindex: given, else configured, else the starter KB; never none."""
-    resolved = sources or starter_sources(settings)
+    """The folders to reindex: given, else configured, else the starter KB; never none. The
+    confirmed causes' folder is always added (a rebuild must not lose them)."""
+    confirmed = [p for p in confirmed_sources(settings.confirmed_dir) if p not in sources]
+    resolved = [*sources, *confirmed] if sources else starter_sources(settings)
     if not resolved:
         raise ConfigError(
             "nothing to reindex: pass source folders or set WORKFLOWAI_REINDEX__SOURCES"

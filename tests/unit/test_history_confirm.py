@@ -164,3 +164,22 @@ def test_confirm_cause_unknown_or_generic_failure_is_refused(stores: Stores) -> 
     )
     with pytest.raises(HistoryError, match="generic exit lines"):
         _confirm(stores, generic.failure_signature, T0)
+
+
+def test_starter_sources_keep_confirmed_causes_through_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.knowledge_base import REPO_KNOWLEDGE_BASE, starter_sources
+    from tasks.reindex import resolve_sources
+    from workflowai.settings import Settings
+
+    monkeypatch.setenv("WORKFLOWAI_HOME", str(tmp_path / "home"))
+    settings = Settings()
+    assert starter_sources(settings) == [REPO_KNOWLEDGE_BASE]  # nothing confirmed yet
+    confirmed = settings.confirmed_dir
+    confirmed.mkdir(parents=True)
+    (confirmed / "confirmed-3f1c9a7be0d24c11.yaml").write_text("id: confirmed-3f1c9a7be0d24c11\n")
+
+    assert starter_sources(settings) == [REPO_KNOWLEDGE_BASE, confirmed]
+    mine = tmp_path / "runbooks"
+    assert resolve_sources.fn([mine], settings) == [mine, confirmed]
