@@ -223,3 +223,22 @@ def test_with_fingerprints_fills_each_finding() -> None:
     filled = with_fingerprints([_test_failure(), EXIT])
     assert filled[0].fingerprint == finding_fingerprint(_test_failure())
     assert filled[1].fingerprint == ""
+
+
+def test_run_fingerprint_ignores_context_noise_around_the_failure() -> None:
+    failure = "ERROR flashlight: pac.go:88 Unable to set lantern as system proxy"
+    # the first line of each block is its key line (see _report)
+    one = [
+        failure,
+        "Apr 12 10:11:12 - 4m9s DEBUG proxiedsites: proxiedsites.go:120 Applied updated configuration",
+        "Get:12 http://archive.ubuntu.com/ubuntu xenial-updates/main amd64 libssl1.0.0 [1,083 kB]",
+    ]
+    two = [
+        failure,
+        "Apr 14 22:01:07 - 12m5s DEBUG autoupdate: autoupdate.go:54 Software version: 2.3.1",
+        "Hit:3 http://security.ubuntu.com/ubuntu xenial-security InRelease",
+    ]
+    assert run_fingerprint(_report([], one)) == run_fingerprint(_report([], two))
+    # a noisy-looking line that a rule matched (a key line) still counts
+    keyed = _report([], ["Apr 12 10:11:12 - 4m9s DEBUG panic: runtime error: index out of range"])
+    assert run_fingerprint(keyed) is not None

@@ -76,6 +76,14 @@ _GENERIC = [
     )
 ]
 _SPECIFIC_SUBJECTS = ("test_id", "file", "code", "package", "host")
+# context lines that vary between runs of one failure: log records below warning level, and
+# package managers' and VCS progress lines (apt, pip, git), from their documented output
+_LOW_LEVEL = re.compile(r"(?:^|[\s\[|(])(?:DEBUG|INFO|TRACE|NOTICE|VERBOSE)(?:[\s\]|):]|$)")
+_PROGRESS = re.compile(
+    r"^(?:Hit|Get|Ign|Fetched|Selecting|Preparing|Unpacking|Setting up|Processing|Downloading|"
+    r"Collecting|Installing|Requirement already|Using cached|Cloning into|Receiving|"
+    r"Resolving deltas|remote:)\b"
+)
 
 
 def mask_text(text: str) -> str:
@@ -134,14 +142,19 @@ def with_fingerprints(findings: Sequence[Finding]) -> list[Finding]:
 def evidence_lines(blocks: Sequence[EvidenceBlock]) -> list[str]:
     """The masked, specific lines of the evidence (key lines and the lines around them).
 
-    Generic lines and blank lines are left out; the rest is de-duplicated and sorted, so the
-    order and repetition of lines in the log do not matter.
+    Generic lines, blank lines and context noise (low-level log records, progress lines that
+    are not key lines) are left out; the rest is de-duplicated and sorted, so the order and
+    repetition of lines in the log do not matter.
     """
     lines: set[str] = set()
     for block in blocks:
+        keys = set(block.key_lines)
         for line in block.lines:
             masked = mask_text(line.text)
-            if masked and not is_generic_line(line.text):
+            if not masked or is_generic_line(line.text):
+                continue
+            noise = _LOW_LEVEL.search(line.text) or _PROGRESS.search(masked)
+            if line.number in keys or not noise:
                 lines.add(masked)
     return sorted(lines)[:MAX_EVIDENCE_LINES]
 
