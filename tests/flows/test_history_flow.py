@@ -127,3 +127,23 @@ def test_history_flows_end_to_end(home: Path, log: Path) -> None:
     assert digest.rows[0].known_issue == f"react-beautiful-dnd pins React 17 (confirmed {today})"
     assert second.history.fingerprint in _artifact("failure-digest")
     assert "Daily failures of the top 1 signatures" in _artifact("failure-digest-daily")
+
+
+@pytest.mark.slow
+def test_analyze_log_reports_when_the_history_is_unreachable(
+    home: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the block ends
+    monkeypatch.setenv("WORKFLOWAI_HISTORY__BACKEND", "elasticsearch")
+    monkeypatch.setenv("WORKFLOWAI_ELASTICSEARCH__URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WORKFLOWAI_ELASTICSEARCH__MAX_RETRIES", "0")
+
+    report = _analyze(log)
+
+    assert report.history is None
+    assert report.evidence and report.summary
+    assert any(w.startswith("not recorded in the failure history:") for w in report.warnings)
