@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.analyze_log import analyze_log_flow
 from flows.history import confirm_cause_flow, failure_digest_flow, record_success_flow
@@ -67,9 +68,11 @@ def _analyze(log: Path, **context: object) -> AnalysisReport:
 
 
 def _artifact(key: str) -> str:
+    """The latest version of the artifact `key` (each run publishes a new one)."""
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
         )
     assert artifacts, f"no artifact {key}"
     return str(artifacts[0].data)
