@@ -103,13 +103,22 @@ def postgres_cluster() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _params(workflow: str, i: int, n: int) -> dict[str, object]:
+def _params(workflow: str, i: int, n: int, home: Path) -> dict[str, object]:
     if workflow == "search":
         return {"query": f"npm ERESOLVE peer dependency {i}", "top_k": 3}
-    return {"log_text": f"run {i} of {n}\n{LOG}"}
+    # logs travel by reference: redacted and uploaded to the local log storage setup created
+    from workflowai.blobstore import FolderBlobStore
+    from workflowai.logpack import prepare_log
+    from workflowai.logref import upload
+
+    payload = prepare_log(f"run {i} of {n}\n{LOG}".encode(), Settings().analysis)
+    ref = upload(FolderBlobStore(home / "log-storage"), payload, max_bytes=1 << 26)
+    return {"log_ref": ref.model_dump()}
 
 
-async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) -> dict[str, float]:
+async def _run_batch(
+    api_url: str, deployment: str, n: int, timeout_s: float, home: Path
+) -> dict[str, float]:
     from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -120,7 +129,7 @@ async def _run_batch(api_url: str, deployment: str, n: int, timeout_s: float) ->
         started = datetime.now(UTC)
 
         async def one(i: int) -> UUID:
-            params = {"params": _params(deployment.split("/")[0], i, n)}
+            params = {"params": _params(deployment.split("/")[0], i, n, home)}
             run = await client.create_flow_run_from_deployment(deployment_id, parameters=params)
             return run.id
 
@@ -178,10 +187,10 @@ def bench_database(
             for pool in ("cpu", "gpu"):
                 stack.start_worker(pool, limit=worker_limit)
             deployment = f"{workflow}/{workflow}-{settings.prefect.deployment_suffix}"
-            warm = asyncio.run(_run_batch(stack.api_url, deployment, 1, timeout_s))
+            warm = asyncio.run(_run_batch(stack.api_url, deployment, 1, timeout_s, home))
             print(f"[{db}] warm-up: {warm}", flush=True)
             for n in sizes:
-                row = asyncio.run(_run_batch(stack.api_url, deployment, n, timeout_s))
+                row = asyncio.run(_run_batch(stack.api_url, deployment, n, timeout_s, home))
                 row["db"] = db
                 server_log = stack.log_dir / "server.log"
                 row["locked"] = server_log.read_text(errors="replace").count("database is locked")

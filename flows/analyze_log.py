@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.results import PERSIST_JSON
 from tasks.analysis import (
     assemble_report,
     extract_signals,
@@ -26,7 +27,7 @@ from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
 
 
-@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}")
+@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}", **PERSIST_JSON)
 def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
     settings = Settings()
     log = read_log(params.log_source, settings)

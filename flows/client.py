@@ -1,9 +1,11 @@
 """Prefect API client code for the CLI: trigger a deployment, wait, read its report; doctor checks.
 
 The library (`workflowai/`) never imports Prefect, so `workflowai/cli_ops.py` imports this module
-lazily inside its commands. Pools, limits and the deploy itself live in `flows/setup_ops.py`.
-Prefect and HTTP failures are translated here into the errors below, so the CLI maps each to
-its own exit code without knowing Prefect's exception types.
+lazily inside its commands. Pools, limits and the deploy itself live in `flows/client_setup.py`.
+Prefect and HTTP failures are translated here into the errors of `workflowai.api_errors`
+(never formatted with a response body), so the CLI maps each to its own exit code without
+knowing Prefect's exception types. Every client sends the auth string (basic auth) or the API
+key of the `ApiTarget`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -26,17 +28,31 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterParentFlowRunId,
 )
-from prefect.client.schemas.objects import FlowRun, StateType, WorkerStatus
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import MissingResult, ObjectNotFound, SerializationError
 
-from workflowai.errors import AppError, ConfigError, TransientError
+from workflowai.api_errors import (
+    ApiAuthError,
+    ApiRefusedError,
+    ApiUnreachableError,
+    ParametersTooLargeError,
+    check_parameter_size,
+    translate,
+)
+from workflowai.errors import AppError, ConfigError
 from workflowai.settings import Settings
 
+__all__ = [
+    "ApiAuthError",
+    "ApiRefusedError",
+    "ApiTarget",
+    "ApiUnreachableError",
+    "DeploymentNotFoundError",
+    "ParametersTooLargeError",
+    "RunTimeoutError",
+]
+
 FINAL_STATES = {StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
-
-
-class ApiUnreachableError(AppError, TransientError):
-    """The Prefect API did not answer (connection refused, DNS, TLS, 5xx, auth)."""
 
 
 class DeploymentNotFoundError(ConfigError):
@@ -53,28 +69,53 @@ class RunTimeoutError(AppError):
 
 @dataclass(frozen=True)
 class ApiTarget:
-    """Where the Prefect API is and how to authenticate; `ui_url` is for links only."""
+    """Where the Prefect API is and how to authenticate; `ui_url` is for links only.
+
+    `auth_string` ("user:password", Prefect's basic auth) wins over `api_key` (bearer), as in
+    Prefect's own client; neither appears in the repr.
+    """
 
     api_url: str
-    api_key: str | None
-    ui_url: str
+    api_key: str | None = field(default=None, repr=False)
+    ui_url: str = ""
+    auth_string: str | None = field(default=None, repr=False)
+    max_parameter_bytes: int = 512 * 1024
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiTarget:
-        """settings.prefect first, then PREFECT_API_URL / PREFECT_API_KEY.
+        """settings.prefect first, then PREFECT_API_URL / PREFECT_API_KEY / PREFECT_API_AUTH_STRING.
 
         Raises:
             ConfigError: no API URL anywhere (an ephemeral server cannot run a deployment).
         """
-        url = settings.prefect.api_url or os.environ.get("PREFECT_API_URL")
+        prefect = settings.prefect
+        url = prefect.api_url or os.environ.get("PREFECT_API_URL")
         if not url:
             raise ConfigError(
                 "no Prefect API configured: set WORKFLOWAI_PREFECT__API_URL or PREFECT_API_URL"
             )
-        key = settings.prefect.api_key
+        key = prefect.api_key
         api_key = key.get_secret_value() if key else os.environ.get("PREFECT_API_KEY")
-        ui = settings.prefect.ui_url or url.rstrip("/").removesuffix("/api")
-        return cls(api_url=url.rstrip("/"), api_key=api_key, ui_url=ui.rstrip("/"))
+        auth = prefect.auth_string
+        auth_string = auth.get_secret_value() if auth else os.environ.get("PREFECT_API_AUTH_STRING")
+        ui = prefect.ui_url or url.rstrip("/").removesuffix("/api")
+        return cls(
+            api_url=url.rstrip("/"),
+            api_key=api_key or None,
+            ui_url=ui.rstrip("/"),
+            auth_string=auth_string or None,
+            max_parameter_bytes=prefect.max_parameter_bytes,
+        )
+
+    @property
+    def credentials(self) -> str:
+        """Which credentials are sent, for messages (never their value)."""
+        if self.auth_string:
+            return "auth string"
+        return "API key" if self.api_key else "no credentials"
+
+    def client(self) -> PrefectClient:
+        return PrefectClient(self.api_url, api_key=self.api_key, auth_string=self.auth_string)
 
     def run_link(self, flow_run_id: UUID) -> str:
         return f"{self.ui_url}/runs/flow-run/{flow_run_id}"
@@ -95,22 +136,40 @@ class RunOutcome:
         return self.state_type == StateType.COMPLETED.value
 
 
-@asynccontextmanager
-async def connect(target: ApiTarget) -> AsyncIterator[PrefectClient]:
-    """A client bound to `target`, health-checked first.
+async def _reach(client: PrefectClient, target: ApiTarget) -> None:
+    """Health first (unauthenticated on Prefect's server), then one call that needs auth.
 
     Raises:
-        ApiUnreachableError: the API does not answer its health check.
+        ApiUnreachableError: no answer; ApiAuthError: the credentials were refused.
     """
-    client = PrefectClient(target.api_url, api_key=target.api_key)
-    async with client:
-        problem = await client.api_healthcheck()
-        if problem is not None:
-            raise ApiUnreachableError(f"Prefect API {target.api_url}: {problem}") from problem
+    problem = await client.api_healthcheck()
+    if isinstance(problem, httpx.HTTPError):
+        raise translate(problem, target.api_url) from problem
+    if problem is not None:
+        raise ApiUnreachableError(
+            f"Prefect API {target.api_url}: {type(problem).__name__}"
+        ) from problem
+    try:
+        await client.hello()
+    except httpx.HTTPError as exc:
+        raise translate(exc, target.api_url) from exc
+
+
+@asynccontextmanager
+async def connect(target: ApiTarget) -> AsyncIterator[PrefectClient]:
+    """A client bound to `target`, health- and auth-checked first.
+
+    Raises:
+        ApiUnreachableError: no answer, 5xx or 429.
+        ApiAuthError: 401/403, here or on any later call.
+        ApiRefusedError: a later call was refused (other 4xx).
+    """
+    async with target.client() as client:
+        await _reach(client, target)
         try:
             yield client
-        except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-            raise ApiUnreachableError(f"Prefect API {target.api_url}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise translate(exc, target.api_url) from exc
 
 
 def deployment_name(workflow_type: str, settings: Settings) -> str:
@@ -197,9 +256,12 @@ async def trigger(
     """Create a run of deployment `name`; with `wait`, wait and read its report.
 
     Raises:
-        ApiUnreachableError, DeploymentNotFoundError: nothing was started.
+        ParametersTooLargeError: over `target.max_parameter_bytes`; checked before connecting.
+        ApiUnreachableError, ApiAuthError, ApiRefusedError, DeploymentNotFoundError: nothing
+            was started.
         RunTimeoutError: the run is still going after `timeout_s` (`.run` says which).
     """
+    check_parameter_size(parameters, target.max_parameter_bytes)
     async with connect(target) as client:
         run = await create_run(client, name, parameters)
         if wait:
@@ -220,40 +282,3 @@ async def trigger(
         return replace(
             outcome, markdown=await run_markdown(client, run.id), result=await run_result(run)
         )
-
-
-@dataclass(frozen=True)
-class Check:
-    """One doctor line."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-async def check_api(target: ApiTarget) -> Check:
-    client = PrefectClient(target.api_url, api_key=target.api_key)
-    async with client:
-        problem = await client.api_healthcheck()
-    if problem is not None:
-        return Check("prefect api", False, f"{target.api_url}: {problem}")
-    return Check("prefect api", True, target.api_url)
-
-
-async def check_pools(target: ApiTarget, pools: list[str]) -> list[Check]:
-    """Each pool exists and has at least one ONLINE worker (heartbeat seen recently)."""
-    checks: list[Check] = []
-    async with connect(target) as client:
-        for pool in pools:
-            try:
-                await client.read_work_pool(pool)
-            except ObjectNotFound:
-                checks.append(Check(f"pool {pool}", False, "missing: run `workflowai setup`"))
-                continue
-            workers = await client.read_workers_for_work_pool(pool)
-            online = [w.name for w in workers if w.status == WorkerStatus.ONLINE]
-            detail = f"{len(online)} worker(s) online" + (
-                f": {', '.join(online)}" if online else ""
-            )
-            checks.append(Check(f"pool {pool}", bool(online), detail))
-    return checks

@@ -1,10 +1,13 @@
 """Idempotent setup of a Prefect server for WorkflowAI: pools, the gpu tag limit, deployments.
 
 `workflowai setup` (and `deployments/setup.sh`) call `setup()`: it creates the `cpu` and `gpu`
-process work pools when missing (existing pools and their templates are left alone), upserts
-the `gpu` tag concurrency limit, stores the repository folder in the Prefect variable that
-prefect.yaml's pull step reads, and runs `prefect --no-prompt deploy --all` with the template
-values prefect.yaml expects. Running it twice changes nothing but the limit and the variable.
+process work pools with a locked base job template (`workflowai.pool_templates`: run callers
+can set no command, env or working folder), locks the template of existing process pools that
+are not, reports pools of other types whose template is not locked (a Kubernetes pool keeps
+the template its operator loaded), upserts the `gpu` tag concurrency limit, stores the
+repository folder in the Prefect variable that prefect.yaml's pull step reads, and runs
+`prefect --no-prompt deploy --all` with the template values prefect.yaml expects. Running it
+twice changes nothing but the limit and the variable.
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prefect.client.orchestration import PrefectClient
-from prefect.client.schemas.actions import VariableCreate, VariableUpdate, WorkPoolCreate
+from prefect.client.schemas.actions import (
+    VariableCreate,
+    VariableUpdate,
+    WorkPoolCreate,
+    WorkPoolUpdate,
+)
 from prefect.exceptions import ObjectNotFound
-from prefect.workers.process import ProcessWorker
 
 from flows.client import ApiTarget, connect
+from tasks.log_storage import ensure_log_storage_block
 from workflowai.errors import ConfigError
+from workflowai.pool_templates import locked_process_template, template_problems
 from workflowai.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,34 +43,52 @@ REPO_DIR_VARIABLE = "workflowai_repo_dir"
 
 
 @dataclass(frozen=True)
+class PoolsReport:
+    created: list[str]
+    existing: list[str]
+    # existing process pools whose template was replaced by the locked one
+    locked: list[str]
+    # pools of another type whose template lets run callers change what runs: pool -> problems
+    unlocked: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class SetupReport:
     created_pools: list[str]
     existing_pools: list[str]
+    locked_pools: list[str]
+    unlocked_pools: dict[str, list[str]]
     gpu_limit: int
     repo_dir: str
     deployed: bool
     deploy_output: str
 
 
-async def ensure_pools(
-    client: PrefectClient, pools: dict[str, str] = POOLS
-) -> tuple[list[str], list[str]]:
-    """Create missing process pools; return (created, already there)."""
-    created: list[str] = []
-    existing: list[str] = []
-    template = ProcessWorker.get_default_base_job_template()
+async def ensure_pools(client: PrefectClient, pools: dict[str, str] = POOLS) -> PoolsReport:
+    """Create missing process pools locked; lock existing process pools; report the others."""
+    report = PoolsReport(created=[], existing=[], locked=[], unlocked={})
+    template = locked_process_template()
     for name, description in pools.items():
         try:
-            await client.read_work_pool(name)
-            existing.append(name)
+            pool = await client.read_work_pool(name)
         except ObjectNotFound:
             await client.create_work_pool(
                 WorkPoolCreate(
                     name=name, type="process", description=description, base_job_template=template
                 )
             )
-            created.append(name)
-    return created, existing
+            report.created.append(name)
+            continue
+        report.existing.append(name)
+        problems = template_problems(pool.base_job_template)
+        if not problems:
+            continue
+        if pool.type == "process":
+            await client.update_work_pool(name, WorkPoolUpdate(base_job_template=template))
+            report.locked.append(name)
+        else:
+            report.unlocked[name] = problems
+    return report
 
 
 async def ensure_gpu_limit(client: PrefectClient, limit: int) -> None:
@@ -85,6 +112,8 @@ def deploy_env(target: ApiTarget, settings: Settings) -> dict[str, str]:
     env["PREFECT_API_URL"] = target.api_url
     if target.api_key:
         env["PREFECT_API_KEY"] = target.api_key
+    if target.auth_string:
+        env["PREFECT_API_AUTH_STRING"] = target.auth_string
     # Settings already read these variables; they are the one source for the templates
     env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = settings.prefect.deployment_suffix
     env["WORKFLOWAI_REINDEX__CRON"] = settings.reindex.cron
@@ -138,13 +167,17 @@ async def setup(
 ) -> SetupReport:
     """Pools, gpu limit, repo variable, then (optionally) the deploy. Safe to run again."""
     async with connect(target) as client:
-        created, existing = await ensure_pools(client)
+        pools = await ensure_pools(client)
         await ensure_gpu_limit(client, gpu_limit)
         await ensure_variable(client, REPO_DIR_VARIABLE, str(repo_dir.resolve()))
+        # where `trigger --file` uploads redacted logs (a local folder block when missing)
+        await ensure_log_storage_block(client, settings)
     output = run_deploy(target, settings, repo_dir, prefect_file) if deploy else ""
     return SetupReport(
-        created_pools=created,
-        existing_pools=existing,
+        created_pools=pools.created,
+        existing_pools=pools.existing,
+        locked_pools=pools.locked,
+        unlocked_pools=pools.unlocked,
         gpu_limit=gpu_limit,
         repo_dir=str(repo_dir.resolve()),
         deployed=deploy,

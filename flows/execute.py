@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import Flow, flow
 
+from flows.results import PERSIST_JSON
 from tasks.registry import validate_workflow
 from workflowai.params import ExecuteParams
 from workflowai.registry import WorkflowType
@@ -20,7 +21,7 @@ def _flow_of(workflow_type: WorkflowType) -> Flow[..., Any]:
     return getattr(importlib.import_module(workflow_type.module), workflow_type.function)
 
 
-@flow(name="execute", flow_run_name="execute-{params.run_label}")
+@flow(name="execute", flow_run_name="execute-{params.run_label}", **PERSIST_JSON)
 def execute_flow(params: ExecuteParams) -> Any:
     workflow_type, sub_params = validate_workflow(params)
     return _flow_of(workflow_type)(sub_params)

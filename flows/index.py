@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.results import PERSIST_JSON
 from tasks.indexing import (
     BatchWritten,
     chunk_documents,
@@ -26,7 +27,7 @@ from workflowai.schemas import IndexSummary
 from workflowai.settings import Settings
 
 
-@flow(name="index", flow_run_name="index-{params.run_label}")
+@flow(name="index", flow_run_name="index-{params.run_label}", **PERSIST_JSON)
 def index_flow(params: IndexParams) -> IndexSummary:
     settings = Settings()
     plan = plan_index(params.paths, params.prune, settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.results import PERSIST_JSON
 from tasks.reindex import (
     activate_version,
     build_version,
@@ -22,7 +23,7 @@ from workflowai.params import ReindexParams
 from workflowai.settings import Settings
 
 
-@flow(name="reindex", flow_run_name="reindex-{params.run_label}")
+@flow(name="reindex", flow_run_name="reindex-{params.run_label}", **PERSIST_JSON)
 def reindex_flow(params: ReindexParams) -> ReindexOutcome:
     settings = Settings()
     if params.rollback:

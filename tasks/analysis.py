@@ -13,6 +13,8 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from tasks.inputs import worker_path
+from tasks.log_storage import load_blob_store
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
 from workflowai.analysis import normalize
@@ -27,6 +29,8 @@ from workflowai.analysis.report import AnalysisReport, LogType
 from workflowai.analysis.signals import Signals
 from workflowai.knowledge.search import search
 from workflowai.llm.agent import AgentOutcome
+from workflowai.logpack import open_baseline, open_log
+from workflowai.logref import LogRef
 from workflowai.schemas import ScoredChunk, SearchRequest
 from workflowai.settings import SearchMode, Settings
 
@@ -34,22 +38,31 @@ _KEY_CHARS = re.compile(r"[^a-z0-9-]+")
 
 
 @task(**task_policy(timeout_seconds=900, retries=0))
-def read_log(source: str | Path, settings: Settings) -> NormalizedLog:
+def read_log(source: LogRef | Path, settings: Settings) -> NormalizedLog:
     """Stream the log in: decode, clean, redact each line, keep what evidence needs.
 
-    Raises LogParseError for an empty, binary or unreadable log (never retried).
+    A LogRef is read from the log storage (size and sha256 checked, redacted again); a path is
+    read on the worker, in a deployment run only under the allowed roots.
+    Raises LogParseError for an empty, binary or unreadable log, LogRefError for a reference
+    that cannot be read or does not match, PathNotAllowedError (none retried).
     """
+    if isinstance(source, LogRef):
+        return open_log(load_blob_store(settings), source, settings)
     return normalize.read_log(
-        source, max_bytes=settings.analysis.max_log_bytes, redactor=Redactor()
+        worker_path(source, settings),
+        max_bytes=settings.analysis.max_log_bytes,
+        redactor=Redactor(),
     )
 
 
 @task(**task_policy(timeout_seconds=900, retries=0))
-def read_baseline(source: str | Path | None, settings: Settings) -> Baseline | None:
+def read_baseline(source: LogRef | Path | None, settings: Settings) -> Baseline | None:
     """The line templates of a passing run of the same job (None: no baseline given)."""
     if source is None:
         return None
-    return build_baseline(source, max_bytes=settings.analysis.max_log_bytes)
+    if isinstance(source, LogRef):
+        return open_baseline(load_blob_store(settings), source, settings)
+    return build_baseline(worker_path(source, settings), max_bytes=settings.analysis.max_log_bytes)
 
 
 @task(**task_policy(timeout_seconds=600, retries=0))

@@ -12,6 +12,7 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.inputs import worker_paths
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
 from workflowai.knowledge.chunking import Chunker
@@ -47,12 +48,15 @@ class BatchWritten(BaseModel):
 
 @task(**task_policy(timeout_seconds=1800))
 def plan_index(paths: list[Path], prune: bool, settings: Settings) -> IndexPlan:
-    """Read the sources and compare content hashes with the index (skip unchanged)."""
+    """Read the sources and compare content hashes with the index (skip unchanged).
+
+    In a deployment run the paths must lie under the allowed roots (PathNotAllowedError).
+    """
     started = time.time()
     store, embedder = get_store(settings), get_embedder(settings)
     store.ensure_schema(model=embedder.model_name, dim=embedder.dim)
     existing = store.document_hashes()
-    items = list(iter_documents(paths))
+    items = list(iter_documents(worker_paths(paths, settings)))
     documents = [d for d in items if isinstance(d, Document)]
     failures = [f for f in items if isinstance(f, IndexFailure)]
     plan = plan_documents(documents, existing)

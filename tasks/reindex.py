@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prefect import task
 
+from tasks.inputs import worker_paths
 from tasks.knowledge_base import starter_sources
 from tasks.policy import task_policy
 from tasks.resources import forget_store, get_embedder
@@ -95,9 +96,14 @@ def rollback_version(settings: Settings) -> steps.ReindexOutcome:
 @task(**task_policy(timeout_seconds=30, retries=0))
 def resolve_sources(sources: list[Path], settings: Settings) -> list[Path]:
     """The folders to reindex: given, else configured, else the starter KB; never none. The
-    confirmed causes' folder is always added (a rebuild must not lose them)."""
-    confirmed = [p for p in confirmed_sources(settings.confirmed_dir) if p not in sources]
-    resolved = [*sources, *confirmed] if sources else starter_sources(settings)
+    confirmed causes' folder is always added (a rebuild must not lose them).
+
+    Given folders of a deployment run must lie under the allowed roots (PathNotAllowedError);
+    configured ones are the operator's and need not.
+    """
+    given = worker_paths(sources, settings)
+    confirmed = [p for p in confirmed_sources(settings.confirmed_dir) if p not in given]
+    resolved = [*given, *confirmed] if given else starter_sources(settings)
     if not resolved:
         raise ConfigError(
             "nothing to reindex: pass source folders or set WORKFLOWAI_REINDEX__SOURCES"

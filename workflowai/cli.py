@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -197,11 +198,19 @@ def reindex(
 
 
 def _stdin_to_file() -> Path:
-    """Stdin, byte for byte, in a temp file: large logs stay out of flow parameters."""
+    """Stdin, byte for byte, in a private (0600) temp file: logs are never flow parameters.
+
+    The caller removes it; a failed copy removes it here.
+    """
     with tempfile.NamedTemporaryFile(
         prefix="workflowai-log-", suffix=".log", delete=False
     ) as handle:
-        handle.write(sys.stdin.buffer.read())
+        try:
+            shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
+        except BaseException:
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+            raise
     return Path(handle.name)
 
 
@@ -227,9 +236,8 @@ def analyze_log(
     """Analyze a failing CI/CD log; exit 0 when analyzed."""
     if output_format not in {"md", "json"}:
         raise _fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
-    path = _stdin_to_file() if log == "-" else Path(log)
-    if not path.is_file():
-        raise _fail(f"no such log file: {path}", EXIT_BAD_INPUT)
+    if log != "-" and not Path(log).is_file():
+        raise _fail(f"no such log file: {log}", EXIT_BAD_INPUT)
     if baseline is not None and not baseline.is_file():
         raise _fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
     flags = RunContext(
@@ -242,24 +250,26 @@ def analyze_log(
         run_url=run_url,
     )
     context = resolve_context(flags, os.environ)
-    params = run_guarded(
-        lambda: AnalyzeLogParams(
-            log_path=path.resolve(),
-            baseline_path=baseline.resolve() if baseline else None,
-            log_type=log_type,
-            ci_provider=context.provider,
-            use_model=model or agent,
-            agent=agent,
-            top_k=top_k,
-            max_tokens=max_tokens,
-            record_history=history,
-            **context.model_dump(exclude={"provider"}),
-        )
-    )
     from flows.analyze_log import analyze_log_flow
     from workflowai.analysis.render import render_markdown
 
+    # the raw stdin copy is removed on every way out (errors, Ctrl-C): nothing raw stays behind
+    path = _stdin_to_file() if log == "-" else Path(log)
     try:
+        params = run_guarded(
+            lambda: AnalyzeLogParams(
+                log_path=path.resolve(),
+                baseline_path=baseline.resolve() if baseline else None,
+                log_type=log_type,
+                ci_provider=context.provider,
+                use_model=model or agent,
+                agent=agent,
+                top_k=top_k,
+                max_tokens=max_tokens,
+                record_history=history,
+                **context.model_dump(exclude={"provider"}),
+            )
+        )
         report = run_guarded(lambda: analyze_log_flow(params))
     finally:
         if log == "-":

@@ -4,10 +4,13 @@
 `flows.client_setup`, imported inside the commands so the library never imports Prefect and
 `workflowai --help` stays fast.
 
-Exit codes of `trigger` (documented in deployments/README.md, used by the CI examples):
-0 the run completed; 1 it failed, crashed or was cancelled; 3 timed out waiting (the run keeps
-going); 4 the Prefect API is unreachable; 5 configuration (no API URL, deployment missing,
-invalid parameters). Typer itself uses 2 for bad command-line usage.
+Exit codes of `trigger` and `setup` (`ExitCode`, documented in deployments/README.md, used by
+the CI examples): 0 the run completed; 1 it failed, crashed or was cancelled; 3 timed out
+waiting (the run keeps going); 4 the Prefect API is unreachable (retry later); 5 configuration
+(no API URL, deployment missing, bad settings); 6 the input was refused (invalid or too large
+parameters, checked before sending, or a 4xx answer); 7 the API refused the credentials.
+Typer itself uses 2 for bad command-line usage. API errors print the status and a short error
+text, never a response body (`workflowai.api_errors`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import os
 import signal
 import threading
 from enum import IntEnum, StrEnum
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -28,7 +30,7 @@ from workflowai.history.context import context_params
 from workflowai.settings import Settings
 
 # workflow types whose parameters carry the CI run's context (failure history)
-CONTEXT_TYPES = {"analyze-log", "record-success"}
+CONTEXT_TYPES = {"analyze-log", "analyze-run", "record-success"}
 
 
 class ExitCode(IntEnum):
@@ -37,6 +39,23 @@ class ExitCode(IntEnum):
     TIMEOUT = 3
     API_UNREACHABLE = 4
     CONFIG = 5
+    INPUT_REFUSED = 6
+    AUTH_REFUSED = 7
+
+
+def exit_code_for(exc: AppError) -> ExitCode:
+    """The exit code of an error raised before or while talking to the API (not a timeout)."""
+    from workflowai.api_errors import ApiAuthError, ApiRefusedError, ApiUnreachableError
+    from workflowai.errors import InputRefusedError, LogParseError, WorkflowTypeError
+
+    if isinstance(exc, ApiUnreachableError):
+        return ExitCode.API_UNREACHABLE
+    if isinstance(exc, ApiAuthError):
+        return ExitCode.AUTH_REFUSED
+    refused = ApiRefusedError | WorkflowTypeError | LogParseError | InputRefusedError
+    if isinstance(exc, refused):
+        return ExitCode.INPUT_REFUSED
+    return ExitCode.CONFIG
 
 
 class OutputFormat(StrEnum):
@@ -57,27 +76,57 @@ def parse_param(item: str) -> tuple[str, Any]:
 
 
 def build_parameters(
-    workflow_type: str, items: list[str], log_file: Path | None, log_path: str | None
+    workflow_type: str, items: list[str], log_path: str | None = None
 ) -> dict[str, Any]:
     """The flow's `params` dict, validated against the type's model before anything is sent.
 
     Raises:
         WorkflowTypeError: unknown type or parameters that do not validate.
-        ConfigError: --file / --log-path given for a type other than analyze-log.
+        ConfigError: --log-path given for a type other than analyze-log.
     """
     from workflowai.registry import validate_parameters
 
     raw = dict(parse_param(item) for item in items)
     if workflow_type in CONTEXT_TYPES:  # the CI run's context, unless given with --param
-        raw = {**context_params(os.environ), **raw}
-    if log_file is not None or log_path is not None:
+        raw = {**context_params(os.environ, per_job=workflow_type != "analyze-run"), **raw}
+    if log_path is not None:
         if workflow_type != "analyze-log":
-            raise ConfigError("--file and --log-path only apply to analyze-log")
-        if log_file is not None:
-            raw["log_text"] = log_file.read_text(encoding="utf-8", errors="replace")
-        else:
-            raw["log_path"] = log_path
+            raise ConfigError("--log-path only applies to analyze-log")
+        raw["log_path"] = log_path
     return validate_parameters(workflow_type, raw).model_dump(mode="json", exclude_none=True)
+
+
+LOG_TYPES = {"analyze-log", "analyze-run"}
+
+
+def upload_run_parameters(
+    workflow_type: str,
+    files: list[str],
+    baselines: list[str],
+    items: list[str],
+    target: Any,
+    settings: Settings,
+) -> dict[str, Any]:
+    """`--file`/`--baseline`: redact and pack here, upload, return `analyze-run` parameters.
+
+    Every file is read, redacted and checked against the size cap before the first upload,
+    so a refused input sends nothing.
+
+    Raises:
+        ConfigError: --file with another workflow type, a bad spec or a missing file.
+        LogParseError, LogTooLargeError: refused input (nothing was sent).
+    """
+    from flows.log_upload import upload_jobs
+    from workflowai.trigger_inputs import prepare_jobs, run_parameters
+
+    if workflow_type not in LOG_TYPES:
+        raise ConfigError("--file and --baseline only apply to analyze-log and analyze-run")
+    if not files:
+        raise ConfigError("--baseline needs at least one --file")
+    # the CI run's context (each job's name is its own job context), unless given with --param
+    options = {**context_params(os.environ, per_job=False), **dict(map(parse_param, items))}
+    prepared = prepare_jobs(files, baselines, settings)
+    return run_parameters(upload_jobs(target, settings, prepared), options)
 
 
 def render(outcome: Any, output: OutputFormat) -> str:
@@ -104,10 +153,20 @@ def _settings() -> Settings:
 
 def trigger(
     workflow_type: str = typer.Argument(..., help="analyze-log, index, reindex, search, ..."),
-    file: Path | None = typer.Option(
-        None, "--file", "-f", exists=True, dir_okay=False, help="log to analyze (sent as text)"
+    file: list[str] = typer.Option(
+        [],
+        "--file",
+        "-f",
+        help="[NAME=]PATH of a failed job's log (repeatable; NAME: the CI job, default the "
+        "file's stem; PATH - is stdin). Redacted here, uploaded by reference; all files go to "
+        "ONE analyze-run flow run and report",
     ),
-    log_path: str | None = typer.Option(None, help="log path readable by the worker"),
+    baseline: list[str] = typer.Option(
+        [],
+        "--baseline",
+        help="[NAME=]PATH of a passing log: of job NAME, or (no NAME) of every job",
+    ),
+    log_path: str | None = typer.Option(None, help="log path on the worker (allowed roots)"),
     param: list[str] = typer.Option([], "--param", "-p", help="key=value (JSON values ok)"),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the run to finish"),
     timeout: float = typer.Option(900.0, help="seconds to wait before exit code 3"),
@@ -120,7 +179,13 @@ def trigger(
     settings = _settings()
     try:
         target = client.ApiTarget.from_settings(settings)
-        params = build_parameters(workflow_type, param, file, log_path)
+        if file or baseline:
+            if log_path is not None:
+                raise ConfigError("give either --file or --log-path, not both")
+            params = upload_run_parameters(workflow_type, file, baseline, param, target, settings)
+            workflow_type = "analyze-run"  # one flow run and one report for every file
+        else:
+            params = build_parameters(workflow_type, param, log_path)
         if via_execute:
             name = client.deployment_name("execute", settings)
             parameters = {"params": {"workflow_type": workflow_type, "parameters": params}}
@@ -130,15 +195,12 @@ def trigger(
         outcome = asyncio.run(
             client.trigger(target, name, parameters, wait=wait, timeout_s=timeout)
         )
-    except client.ApiUnreachableError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.API_UNREACHABLE) from exc
     except client.RunTimeoutError as exc:
         typer.echo(f"error: {exc}\n{exc.run.link}", err=True)
         raise typer.Exit(ExitCode.TIMEOUT) from exc
     except AppError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.CONFIG) from exc
+        raise typer.Exit(exit_code_for(exc)) from exc
     if not wait:
         typer.echo(f"{outcome.name} {outcome.state}\n{outcome.link}")
         return
@@ -148,85 +210,48 @@ def trigger(
         raise typer.Exit(ExitCode.RUN_FAILED)
 
 
-def _library_checks(settings: Settings, models: bool) -> list[tuple[str, bool, str]]:
-    """Knowledge base and models, checked with the library (no Prefect)."""
-    lines: list[tuple[str, bool, str]] = []
-    model: str | None = None
-    dim: int | None = None
-    if models:
-        try:
-            from workflowai.knowledge.embedding import build_embedder
-
-            embedder = build_embedder(settings.embedding)
-            model, dim = embedder.model_name, len(embedder.embed_query("doctor"))
-            lines.append(("embedding model", True, f"{model} dim={dim}"))
-        except (AppError, ImportError, OSError) as exc:
-            lines.append(("embedding model", False, str(exc)))
-    try:
-        from workflowai.knowledge.factory import build_store
-
-        store = build_store(settings)
-        try:
-            info = store.info()
-        finally:
-            store.close()
-        detail = (
-            f"{info.backend} {info.location}: {info.chunks} chunks, "
-            f"model={info.embedding_model} dim={info.embedding_dim}"
-        )
-        # an empty store has no model yet; a filled one must match the configured embedder
-        problems = [
-            f"expected {name}={want}"
-            for name, have, want in (
-                ("model", info.embedding_model, model),
-                ("dim", info.embedding_dim, dim),
-            )
-            if have is not None and want is not None and have != want
-        ]
-        lines.append(("knowledge base", not problems, "; ".join([detail, *problems])))
-    except (AppError, ImportError, OSError) as exc:
-        lines.append(("knowledge base", False, str(exc)))
-    if models and settings.generation.backend != "none":
-        try:
-            from workflowai.llm.factory import build_generator
-            from workflowai.schemas import GenerationRequest
-
-            generator = build_generator(settings.generation)
-            if generator is None:
-                raise ConfigError("generation backend configured but no generator built")
-            # backends load lazily: one token proves the model loads (or the server answers)
-            generator.generate(GenerationRequest(prompt="ping", max_tokens=1, temperature=0.0))
-            detail = f"{settings.generation.backend}: {settings.generation.model}"
-            lines.append(("generator", True, detail))
-        except (AppError, ImportError, OSError) as exc:
-            lines.append(("generator", False, str(exc)))
-    return lines
-
-
-def doctor(
-    pools: str = typer.Option("cpu,gpu", help="work pools that need a live worker"),
-    models: bool = typer.Option(True, "--models/--no-models", help="load the models too"),
-) -> None:
-    """One line per check: Prefect API, pools and workers, knowledge base, models."""
-    from flows import client
+def _doctor(pools: str, models: bool, local: bool) -> None:
+    from flows import client, client_checks
 
     settings = _settings()
     lines: list[tuple[str, bool, str]] = []
     try:
         target = client.ApiTarget.from_settings(settings)
-        api = asyncio.run(client.check_api(target))
-        lines.append((api.name, api.ok, api.detail))
-        if api.ok:
+        api = asyncio.run(client_checks.check_api(target))
+        lines.extend((check.name, check.ok, check.detail) for check in api)
+        if all(check.ok for check in api):
             names = [p.strip() for p in pools.split(",") if p.strip()]
-            for check in asyncio.run(client.check_pools(target, names)):
+            for check in asyncio.run(client_checks.check_pools(target, names)):
                 lines.append((check.name, check.ok, check.detail))
     except AppError as exc:
         lines.append(("prefect api", False, str(exc)))
-    lines.extend(_library_checks(settings, models))
+    if local:
+        from workflowai.doctor_local import library_checks
+
+        lines.extend(library_checks(settings, models))
     for name, ok, detail in lines:
         typer.echo(f"{'ok  ' if ok else 'FAIL'}  {name:<16} {detail}")
     if not all(ok for _, ok, _ in lines):
         raise typer.Exit(1)
+
+
+POOLS_OPTION = typer.Option("cpu,gpu", help="work pools that need a live worker")
+
+
+def doctor(
+    pools: str = POOLS_OPTION,
+    models: bool = typer.Option(True, "--models/--no-models", help="load the models too"),
+    local: bool = typer.Option(
+        True, "--local/--no-local", help="check this machine's knowledge base and models"
+    ),
+) -> None:
+    """One line per check: Prefect API, credentials, pools and workers, knowledge base, models."""
+    _doctor(pools, models, local)
+
+
+def doctor_api(pools: str = POOLS_OPTION) -> None:
+    """One line per check: Prefect API, credentials, pools (locked) and their workers."""
+    _doctor(pools, models=False, local=False)
 
 
 def setup(
@@ -242,14 +267,19 @@ def setup(
         report = asyncio.run(
             client_setup.setup(target, settings, gpu_limit=gpu_limit, deploy=deploy)
         )
-    except client.ApiUnreachableError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.API_UNREACHABLE) from exc
     except AppError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.CONFIG) from exc
+        raise typer.Exit(exit_code_for(exc)) from exc
     typer.echo(f"pools created: {', '.join(report.created_pools) or '-'}")
     typer.echo(f"pools already there: {', '.join(report.existing_pools) or '-'}")
+    if report.locked_pools:
+        typer.echo(f"pool templates locked: {', '.join(report.locked_pools)}")
+    for pool, problems in report.unlocked_pools.items():
+        typer.echo(
+            f"warning: pool {pool}'s template lets run callers change what runs: "
+            f"{'; '.join(problems)} (see deployments/README.md)",
+            err=True,
+        )
     typer.echo(f"gpu tag limit: {report.gpu_limit}; runs start in {report.repo_dir}")
     typer.echo("deployments applied" if report.deployed else "deploy skipped")
 
@@ -262,7 +292,13 @@ def serve(
     from workflowai.local_stack import DEFAULT_POOLS, LocalStack
 
     settings = _settings()
-    stack = LocalStack(home=settings.home / "stack", port=port, worker_query_seconds=2.0)
+    auth = settings.prefect.auth_string
+    stack = LocalStack(
+        home=settings.home / "stack",
+        port=port,
+        worker_query_seconds=2.0,
+        auth_string=auth.get_secret_value() if auth else None,
+    )
     stopping = threading.Event()
     # both stop cleanly; set explicitly because a shell's background job ignores SIGINT
     previous = {

@@ -59,6 +59,26 @@ class WorkflowTypeError(AppError):
     """Unknown workflow type or parameters that do not validate against its model."""
 
 
+class InputRefusedError(AppError):
+    """The input was refused before any work: too large, or a path outside the allowed roots."""
+
+
+class LogTooLargeError(InputRefusedError):
+    """A redacted, compressed log is over the upload size cap (checked before uploading)."""
+
+
+class PathNotAllowedError(InputRefusedError):
+    """A deployment run named a path outside the allowed roots (the message never says more)."""
+
+
+class LogRefError(AppError):
+    """A log reference cannot be read: missing from storage, or not a log this version reads."""
+
+
+class LogIntegrityError(LogRefError):
+    """The stored log does not match its reference's sha256 or size (never retried)."""
+
+
 class HistoryError(AppError):
     """The failure-history store failed."""
 

@@ -70,11 +70,24 @@ def wait_healthy(
     raise ConfigError(f"the Prefect server at {api_url} did not become healthy in {timeout_s}s")
 
 
-def _default_signals() -> None:
-    """In the child: a parent started in the background ignores SIGINT, and children inherit
-    that; workers must stop on SIGINT, so restore the default handlers before exec."""
+def _child_setup() -> None:
+    """In the child, before exec: a parent started in the background ignores SIGINT, and
+    children inherit that; workers must stop on SIGINT, so restore the default handlers. The
+    umask keeps what the server and workers write (database, results, logs) private too."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.umask(0o077)
+
+
+def make_private(folder: Path) -> Path:
+    """Create `folder` (and missing parents) and make it 0700: only its owner may enter it.
+
+    The stack's folder holds the Prefect database (run parameters, logs, artifacts), flow
+    results and the log storage: nobody else on the machine should read them.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int, grace_s: float = 20.0) -> int:
@@ -93,8 +106,11 @@ def stop_process(process: subprocess.Popen[bytes], sig: int, grace_s: float = 20
 class LocalStack:
     """A Prefect server plus one process worker per pool, all children of this process.
 
-    `home` holds PREFECT_HOME (database, results, logs). `database_url` switches the server to
-    PostgreSQL (`postgresql+asyncpg://...`); None keeps SQLite under `home`.
+    `home` holds PREFECT_HOME (database, results, logs); it is made private (0700) and every
+    child runs with umask 077. `database_url` switches the server to PostgreSQL
+    (`postgresql+asyncpg://...`); None keeps SQLite under `home`. `auth_string`
+    ("user:password") starts the server with Prefect's basic auth and gives it to every client
+    process (CLI, deploy, workers).
     """
 
     home: Path
@@ -102,6 +118,7 @@ class LocalStack:
     host: str = "127.0.0.1"
     database_url: str | None = None
     worker_query_seconds: float = 10.0
+    auth_string: str | None = field(default=None, repr=False)
     repo_dir: Path = REPO_ROOT
     extra_env: dict[str, str] = field(default_factory=dict)
     # server-only settings, e.g. PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS
@@ -134,11 +151,16 @@ class LocalStack:
         env["PREFECT_API_URL"] = self.api_url
         env["PREFECT_WORKER_QUERY_SECONDS"] = str(self.worker_query_seconds)
         env.pop("PREFECT_API_KEY", None)
+        env.pop("PREFECT_API_AUTH_STRING", None)
+        if self.auth_string:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string
         return env
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
+        make_private(self.home)
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = os.fdopen(fd, "ab")
         self._logs.append(log)
         return subprocess.Popen(
             args,
@@ -146,7 +168,7 @@ class LocalStack:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_default_signals,
+            preexec_fn=_child_setup,
         )
 
     def start_server(self, timeout_s: float = 90.0) -> None:
@@ -156,18 +178,26 @@ class LocalStack:
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         env["PREFECT_UI_API_URL"] = self.api_url
+        if self.auth_string:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         env.update(self.server_env)
         args = prefect_command("server", "start", "--host", self.host, "--port", str(self.port))
         self.server = self._spawn("server", args, env)
         wait_healthy(self.api_url, timeout_s, self.server)
 
-    def start_worker(self, pool: str, limit: int | None = None) -> subprocess.Popen[bytes]:
-        """Start a process worker polling `pool` (the pool must exist: run setup first)."""
+    def start_worker(
+        self, pool: str, limit: int | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a process worker polling `pool` (the pool must exist: run setup first).
+
+        `env` adds to this worker's environment, which its runs inherit: the way to configure
+        runs per pool, since the pools' templates take no env from callers.
+        """
         args = prefect_command("worker", "start", "--pool", pool, "--type", "process")
         if limit is not None:
             args += ["--limit", str(limit)]
         args += ["--name", f"{pool}-{os.getpid()}-{len(self.workers)}"]
-        worker = self._spawn(f"worker-{pool}", args, self.env())
+        worker = self._spawn(f"worker-{pool}", args, {**self.env(), **(env or {})})
         self.workers[pool] = worker
         return worker
 

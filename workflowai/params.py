@@ -15,10 +15,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflowai.analysis.report import LogType
+from workflowai.logref import LogRef
 from workflowai.schemas import ChatMessage, MetaValue
 from workflowai.settings import SearchMode
 
 _LABEL_CHARS = re.compile(r"[^a-z0-9]+")
+# one flow run analyzes this many jobs at most (a large matrix still fits)
+MAX_RUN_JOBS = 100
 
 
 def _slug(text: str, limit: int = 24) -> str:
@@ -33,17 +36,13 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AnalyzeLogParams(_Params):
-    """Analyze one failing CI/CD log: evidence, redaction, retrieval, report."""
+class _AnalysisOptions(_Params):
+    """How a log is analyzed: shared by `analyze-log` and each job of `analyze-run`."""
 
-    log_text: str | None = Field(default=None, description="the log itself (small logs)")
-    log_path: Path | None = Field(default=None, description="a log file readable by the worker")
     log_type: LogType = LogType.BUILD
     ci_provider: str | None = Field(
         default=None, description="github-actions, gitlab, jenkins, travis, ... (None: detect)"
     )
-    baseline_text: str | None = Field(default=None, description="a passing run of the same job")
-    baseline_path: Path | None = None
     top_k: int = Field(default=5, ge=1, le=50, description="knowledge-base passages to cite")
     mode: SearchMode = SearchMode.HYBRID
     use_model: bool = Field(default=False, description="let the configured LLM write the prose")
@@ -66,27 +65,88 @@ class AnalyzeLogParams(_Params):
         default=True, description="record the failure in the history and add its verdict"
     )
 
+
+class _LogSource(_Params):
+    """One log and its optional baseline: uploaded (a reference) or a file on the worker.
+
+    No log text is ever a parameter: Prefect stores parameters in its database and shows them
+    in the UI and the API. `workflowai trigger --file` redacts and uploads the log first.
+    """
+
+    log_ref: LogRef | None = Field(
+        default=None, description="a redacted log uploaded to the log storage (trigger --file)"
+    )
+    log_path: Path | None = Field(
+        default=None, description="a log file on the worker (deployment runs: allowed roots only)"
+    )
+    baseline_ref: LogRef | None = Field(
+        default=None, description="a passing run of the same job, uploaded"
+    )
+    baseline_path: Path | None = Field(
+        default=None, description="a passing run of the same job, on the worker"
+    )
+
     @model_validator(mode="after")
-    def _one_log_source(self) -> AnalyzeLogParams:
-        if (self.log_text is None) == (self.log_path is None):
-            raise ValueError("give exactly one of log_text or log_path")
-        if self.baseline_text is not None and self.baseline_path is not None:
-            raise ValueError("give at most one of baseline_text or baseline_path")
+    def _one_log_source(self) -> _LogSource:
+        if (self.log_ref is None) == (self.log_path is None):
+            raise ValueError("give exactly one of log_ref or log_path")
+        if self.baseline_ref is not None and self.baseline_path is not None:
+            raise ValueError("give at most one of baseline_ref or baseline_path")
         return self
 
     @property
-    def log_source(self) -> str | Path:
-        """The log to read: its text, or its path."""
-        return self.log_text if self.log_text is not None else self.log_path  # type: ignore[return-value]
+    def log_source(self) -> LogRef | Path:
+        """The log to read: its reference, or its path on the worker."""
+        return self.log_ref if self.log_ref is not None else self.log_path  # type: ignore[return-value]
 
     @property
-    def baseline_source(self) -> str | Path | None:
-        return self.baseline_text if self.baseline_text is not None else self.baseline_path
+    def baseline_source(self) -> LogRef | Path | None:
+        return self.baseline_ref if self.baseline_ref is not None else self.baseline_path
+
+    def _source_label(self) -> str:
+        if self.log_path is not None:
+            return self.log_path.name
+        return self.log_ref.sha256[:8] if self.log_ref is not None else "x"
+
+
+class AnalyzeLogParams(_AnalysisOptions, _LogSource):
+    """Analyze one failing CI/CD log: evidence, redaction, retrieval, report."""
 
     @property
     def run_label(self) -> str:
-        source = self.log_path.name if self.log_path else _digest(self.log_text or "")
-        return f"{self.log_type.value}-{_slug(source)}"
+        return f"{self.log_type.value}-{_slug(self._source_label())}"
+
+
+class RunJob(_LogSource):
+    """One failed job of a CI workflow run: its name and its log."""
+
+    name: str = Field(min_length=1, max_length=200, description="the CI job's name")
+
+
+class AnalyzeRunParams(_AnalysisOptions):
+    """Analyze the failed jobs of one CI workflow run: one report, a section per job."""
+
+    jobs: list[RunJob] = Field(min_length=1, max_length=MAX_RUN_JOBS)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AnalyzeRunParams:
+        names = [job.name for job in self.jobs]
+        if len(set(names)) != len(names):
+            raise ValueError("job names must be unique within a run")
+        return self
+
+    def job_params(self, job: RunJob) -> AnalyzeLogParams:
+        """The single-log parameters of `job` (the run publishes one report for all jobs)."""
+        options = self.model_dump(exclude={"jobs"})
+        sources = job.model_dump(exclude={"name"})
+        # the failure history tells jobs apart by name: each job is its own
+        context = {"job": self.job or job.name}
+        return AnalyzeLogParams(**{**options, **sources, **context, "publish": False})
+
+    @property
+    def run_label(self) -> str:
+        more = f"-and-{len(self.jobs) - 1}" if len(self.jobs) > 1 else ""
+        return f"{_slug(self.jobs[0].name)}{more}"
 
 
 class IndexParams(_Params):

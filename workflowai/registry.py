@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from workflowai.errors import WorkflowTypeError
 from workflowai.params import (
     AnalyzeLogParams,
+    AnalyzeRunParams,
     ConfirmCauseParams,
     ExecuteParams,
     FailureDigestParams,
@@ -52,6 +53,12 @@ WORKFLOW_TYPES: dict[str, WorkflowType] = {
             AnalyzeLogParams,
             "flows/analyze_log.py:analyze_log_flow",
             "Find why a CI/CD job failed: evidence, redaction, retrieval, report.",
+        ),
+        WorkflowType(
+            "analyze-run",
+            AnalyzeRunParams,
+            "flows/analyze_run.py:analyze_run_flow",
+            "Analyze the failed jobs of one CI run: one report, jobs grouped by cause.",
         ),
         WorkflowType(
             "execute",

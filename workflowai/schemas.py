@@ -7,6 +7,7 @@ report lives in `workflowai.analysis.report` (it is versioned and has a publishe
 from __future__ import annotations
 
 import hashlib
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -38,7 +39,11 @@ class Document(_Frozen):
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.title + "\x00" + self.content)
+        """Hash of everything stored with the chunks, so index runs skip a document only when
+        none of it changed: a new source or metadata value (a relative path, a runbook's
+        tools) re-indexes it, not only an edit of its text."""
+        meta = json.dumps(self.metadata, sort_keys=True)
+        return content_hash("\x00".join((self.title, self.content, self.source, meta)))
 
 
 class Chunk(_Frozen):

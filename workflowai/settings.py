@@ -114,9 +114,43 @@ class AnalysisSettings(_Section):
 class PrefectSettings(_Section):
     # where `workflowai trigger` sends runs; None: Prefect's own PREFECT_API_URL
     api_url: str | None = None
+    # Prefect Cloud or a proxy taking bearer tokens; None: PREFECT_API_KEY
     api_key: SecretStr | None = None
+    # "user:password" of a server started with PREFECT_SERVER_API_AUTH_STRING (basic auth);
+    # None: PREFECT_API_AUTH_STRING. Required for any server reachable from CI.
+    auth_string: SecretStr | None = None
     ui_url: str | None = None
     deployment_suffix: str = "default"
+    # checked before a run is created: Prefect's server refuses larger parameters with a 422
+    # (PREFECT_SERVER_API_MAX_PARAMETER_SIZE, default 512 KiB); 0 disables the check
+    max_parameter_bytes: int = Field(default=512 * 1024, ge=0)
+
+
+class LogStorageSettings(_Section):
+    """Where `trigger` uploads redacted logs and the flows read them (logs travel by reference).
+
+    `block` is a Prefect filesystem block, `<block-type-slug>/<name>`: `local-file-system/...`
+    when client and workers share one machine (`workflowai setup` creates it under
+    `<home>/log-storage`), `remote-file-system/...` for S3-compatible storage through fsspec.
+    """
+
+    block: str = "local-file-system/workflowai-log-storage"
+    # the redacted, gzip-compressed payload of one log; checked on the client before upload
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    # uploaded logs older than this are deleted by the analyze-run flow's cleanup step
+    retention_days: float = Field(default=7.0, gt=0)
+
+
+class InputSettings(_Section):
+    # deployment runs read worker files (log_path, baseline_path, index paths, reindex sources)
+    # only under these folders; empty: none. Local CLI runs are not restricted.
+    allowed_roots: list[Path] = Field(default_factory=list)
+
+
+class ResultSettings(_Section):
+    # flow results (redacted reports) in the worker's local result storage older than this
+    # are deleted by the analyze-run flow's cleanup step
+    retention_days: float = Field(default=30.0, gt=0)
 
 
 class ReindexSettings(_Section):
@@ -172,6 +206,9 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     reindex: ReindexSettings = Field(default_factory=ReindexSettings)
+    log_storage: LogStorageSettings = Field(default_factory=LogStorageSettings)
+    inputs: InputSettings = Field(default_factory=InputSettings)
+    results: ResultSettings = Field(default_factory=ResultSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
 
     @property

@@ -11,12 +11,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.analyze_log import analyze_log_flow
-from flows.execute import execute_flow
 from tasks.analysis import report_key
-from workflowai.analysis.report import AnalysisReport, Category, LogType, Origin
+from workflowai.analysis.report import AnalysisReport, Category, Origin
 from workflowai.errors import LogParseError
 from workflowai.llm.transformers_backend import smollm2_gguf_path
-from workflowai.params import AnalyzeLogParams, ExecuteParams
+from workflowai.params import AnalyzeLogParams
 
 TOKEN = "ghp_Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2Ue"
 NPM_LOG = f"""2024-05-02T09:14:01.0000000Z ##[group]Run actions/setup-node@v4
@@ -93,20 +92,6 @@ def test_analyze_log_flow_rules_and_retrieval(npm_log: Path) -> None:
     markdown = _artifact_markdown(report_key(report))
     assert "ERESOLVE unable to resolve dependency tree" in markdown
     assert TOKEN not in markdown
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("kb_home")
-def test_analyze_log_flow_text_input_via_execute() -> None:
-    report = execute_flow(
-        ExecuteParams(
-            workflow_type="analyze-log",
-            parameters={"log_text": NPM_LOG, "log_type": "build", "publish": False},
-        )
-    )
-    assert isinstance(report, AnalysisReport)
-    assert report.log_type is LogType.BUILD
-    assert report.category is Category.DEPENDENCY
 
 
 @pytest.mark.usefixtures("workflowai_home")

@@ -12,11 +12,17 @@ from workflowai.params import ExecuteParams
 @pytest.mark.parametrize(
     ("workflow_type", "parameters", "message"),
     [
-        ("no-such-type", {}, "valid types: analyze-log, execute, generate, index, reindex, search"),
+        (
+            "no-such-type",
+            {},
+            "valid types: analyze-log, analyze-run, execute, generate, index, reindex",
+        ),
         ("search", {"query": ""}, "query: String should have at least 1 character"),
         ("search", {"query": "x", "top_k": 0}, "top_k: Input should be greater than or equal to 1"),
         ("search", {"query": "x", "colour": "red"}, "colour: Extra inputs are not permitted"),
-        ("analyze-log", {}, "give exactly one of log_text or log_path"),
+        ("analyze-log", {}, "give exactly one of log_ref or log_path"),
+        # log text is never a parameter (Prefect would keep it in its database and UI)
+        ("analyze-log", {"log_text": "npm ERR!"}, "log_text: Extra inputs are not permitted"),
         ("execute", {"workflow_type": "search"}, "execute cannot run itself"),
     ],
 )

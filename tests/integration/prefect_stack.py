@@ -3,8 +3,10 @@
 Loaded as a plugin (`pytest_plugins = ["tests.integration.prefect_stack"]` in each test module)
 so the session fixture is defined once and the stack starts once for the e2e and browser
 tests. The knowledge base is the embedded SQLite store under a temporary WORKFLOWAI_HOME and
-there is no LLM, except where a run sets its own job variables. Workers stop with SIGINT and
-the server by PID in teardown, also when a test fails.
+there is no LLM on the `cpu`/`gpu` workers. The pools take no env from run callers, so a test
+that needs other settings adds a pool whose worker has them (`add_pool`) and a copy of a
+deployment on it (`copy_deployment`), as an operator would. Workers stop with SIGINT and the
+server by PID in teardown, also when a test fails.
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ class PrefectStack:
         env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = SUFFIX
         return env
 
+    def upload_log(self, text: str) -> dict[str, Any]:
+        """`text` redacted, packed and uploaded as `trigger --file` does; its reference."""
+        from flows.client import ApiTarget
+        from flows.log_upload import upload_jobs
+        from workflowai.logpack import prepare_log
+        from workflowai.trigger_inputs import PreparedJob
+
+        target = ApiTarget(api_url=self.api_url, api_key=None, ui_url=self.ui_url)
+        job = PreparedJob(name="job", log=prepare_log(text.encode(), self.settings.analysis))
+        (uploaded,) = upload_jobs(target, self.settings, [job])
+        return uploaded.log_ref.model_dump()
+
     def deployment(self, workflow_type: str) -> str:
         return f"{workflow_type}/{workflow_type}-{SUFFIX}"
 
@@ -67,19 +81,67 @@ class PrefectStack:
         return asyncio.run(coro)
 
     async def start_run(
-        self, workflow_type: str, params: dict[str, Any], job_env: dict[str, str] | None = None
+        self, workflow_type: str, params: dict[str, Any], deployment: str | None = None
     ) -> UUID:
         """create_flow_run_from_deployment through the REST API client."""
         from prefect.client.orchestration import PrefectClient
 
         async with PrefectClient(self.api_url) as client:
-            deployment = await client.read_deployment_by_name(self.deployment(workflow_type))
+            found = await client.read_deployment_by_name(
+                deployment or self.deployment(workflow_type)
+            )
             run = await client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"params": params},
-                job_variables={"env": job_env} if job_env else None,
+                found.id, parameters={"params": params}
             )
             return run.id
+
+    def add_pool(
+        self, pool: str, worker_env: dict[str, str], template: dict[str, Any] | None = None
+    ) -> None:
+        """A process pool (locked unless `template` says otherwise) and one worker with
+        `worker_env`, online before this returns."""
+        from prefect.client.orchestration import PrefectClient
+        from prefect.client.schemas.actions import WorkPoolCreate
+
+        from workflowai.pool_templates import locked_process_template
+
+        async def create() -> None:
+            async with PrefectClient(self.api_url) as client:
+                await client.create_work_pool(
+                    WorkPoolCreate(
+                        name=pool,
+                        type="process",
+                        base_job_template=template or locked_process_template(),
+                    )
+                )
+
+        self.run(create())
+        self.stack.start_worker(pool, env=worker_env)
+        _wait_for_workers(self.stack, (pool,))
+
+    def copy_deployment(self, workflow_type: str, pool: str) -> str:
+        """The `workflow_type` deployment again, on `pool`; returns its full name."""
+        from prefect.client.orchestration import PrefectClient
+
+        async def copy() -> str:
+            async with PrefectClient(self.api_url) as client:
+                original = await client.read_deployment_by_name(self.deployment(workflow_type))
+                name = f"{original.name}-{pool}"
+                await client.create_deployment(
+                    flow_id=original.flow_id,
+                    name=name,
+                    work_pool_name=pool,
+                    work_queue_name="default",
+                    entrypoint=original.entrypoint,
+                    path=original.path,
+                    pull_steps=original.pull_steps,
+                    parameter_openapi_schema=original.parameter_openapi_schema,
+                    # not tagged `workflowai`: tests list the deployments setup made by that tag
+                    tags=["test-copy"],
+                )
+                return f"{workflow_type}/{name}"
+
+        return self.run(copy())
 
     async def wait_final(self, flow_run_id: UUID, timeout_s: float = 180.0) -> Any:
         from prefect.client.orchestration import PrefectClient
@@ -90,17 +152,21 @@ class PrefectStack:
             return await wait_for_run(client, flow_run_id, timeout_s, poll_s=0.5)
 
 
-def _wait_for_workers(stack: LocalStack, timeout_s: float = 60.0) -> None:
-    from flows.client import ApiTarget, check_pools
+def _wait_for_workers(
+    stack: LocalStack, pools: tuple[str, ...] = POOLS, timeout_s: float = 60.0
+) -> None:
+    from flows.client import ApiTarget
+    from flows.client_checks import check_pools
 
-    target = ApiTarget(api_url=stack.api_url, api_key=None, ui_url=stack.ui_url)
+    target = ApiTarget(api_url=stack.api_url, ui_url=stack.ui_url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        checks = asyncio.run(check_pools(target, list(POOLS)))
-        if all(check.ok for check in checks):
+        checks = asyncio.run(check_pools(target, list(pools)))
+        # the worker lines only: a test may add a pool with an unlocked template on purpose
+        if all(check.ok for check in checks if not check.name.endswith(" jobs")):
             return
         time.sleep(0.5)
-    tails = "\n".join(stack.log_tail(f"worker-{pool}") for pool in POOLS)
+    tails = "\n".join(stack.log_tail(f"worker-{pool}") for pool in pools)
     raise RuntimeError(f"workers did not come online:\n{tails}")
 
 
@@ -125,7 +191,8 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
         server_env={"PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "1"},
     )
     try:
-        stack.start_server()
+        # a fresh database migrates first: on a busy 2-core machine that takes minutes
+        stack.start_server(timeout_s=300)
         settings = Settings(home=home)
         settings = settings.model_copy(
             update={
@@ -147,7 +214,7 @@ def prefect_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectS
 def analyze_run(prefect_stack: PrefectStack) -> Any:
     """One analyze-log run created through the REST API and waited for (shared: each run costs
     a worker subprocess that loads the embedding model)."""
-    run_id = prefect_stack.run(
-        prefect_stack.start_run("analyze-log", {"log_text": prefect_stack.build_log})
-    )
-    return prefect_stack.run(prefect_stack.wait_final(run_id))
+    log_ref = prefect_stack.upload_log(prefect_stack.build_log)
+    run_id = prefect_stack.run(prefect_stack.start_run("analyze-log", {"log_ref": log_ref}))
+    # the first run indexes the starter knowledge base: minutes on a loaded 2-core machine
+    return prefect_stack.run(prefect_stack.wait_final(run_id, timeout_s=600))

@@ -76,7 +76,9 @@ def test_setup_deploys_every_workflow_type_to_its_pool(prefect_stack: PrefectSta
     assert sorted(by_name) == sorted(f"{t}-it" for t in WORKFLOW_TYPES)
     for workflow_type in WORKFLOW_TYPES:
         deployment = by_name[f"{workflow_type}-it"]
-        expected_pool = "gpu" if workflow_type in {"analyze-log", "generate"} else "cpu"
+        expected_pool = (
+            "gpu" if workflow_type in {"analyze-log", "analyze-run", "generate"} else "cpu"
+        )
         assert deployment.work_pool_name == expected_pool
         assert deployment.entrypoint == WORKFLOW_TYPES[workflow_type].entrypoint
         assert "params" in deployment.parameter_openapi_schema["properties"]
@@ -134,13 +136,15 @@ def test_trigger_cli_waits_and_prints_the_markdown_report(
     assert f"{prefect_stack.ui_url}/runs/flow-run/" in result.stderr
 
 
-def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
+def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack, tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(prefect_stack.build_log)
     result = _cli(
         prefect_stack,
         "trigger",
         "analyze-log",
-        "--param",
-        f"log_text={json.dumps(prefect_stack.build_log)}",
+        "--file",
+        f"npm ci={log}",
         "--via-execute",
         "--format",
         "json",
@@ -148,7 +152,8 @@ def test_trigger_cli_json_through_execute(prefect_stack: PrefectStack) -> None:
     assert result.returncode == ExitCode.OK, result.stderr
     payload = json.loads(result.stdout)
     assert payload["state"] == "Completed"
-    assert payload["result"]["category"] == "dependency"
+    (job,) = payload["result"]["jobs"]
+    assert job["name"] == "npm ci" and job["report"]["category"] == "dependency"
 
 
 @pytest.mark.parametrize(
@@ -175,9 +180,13 @@ def test_gpu_tag_limit_serializes_concurrent_inference_runs(prefect_stack: Prefe
         TaskRunFilterTags,
     )
 
-    env = _smollm2_env()
+    # the model is the worker's setting (its pool's env), never a run's job variable
+    prefect_stack.add_pool("gpu-smollm2", _smollm2_env())
+    deployment = prefect_stack.copy_deployment("generate", "gpu-smollm2")
     params = {"prompt": "Say hello.", "max_tokens": 8, "temperature": 0.0}
-    run_ids = [prefect_stack.run(prefect_stack.start_run("generate", params, env)) for _ in "ab"]
+    run_ids = [
+        prefect_stack.run(prefect_stack.start_run("generate", params, deployment)) for _ in "ab"
+    ]
     runs = [prefect_stack.run(prefect_stack.wait_final(run_id, 240)) for run_id in run_ids]
     assert [r.state_type.value for r in runs] == ["COMPLETED", "COMPLETED"], [r.state for r in runs]
     task_runs = prefect_stack.run(

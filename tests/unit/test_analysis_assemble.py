@@ -74,7 +74,9 @@ def test_analysis_assemble_without_draft_uses_rules_and_runbook() -> None:
     assert all(f.origin is Origin.RETRIEVAL for f in report.suggested_fixes)
     assert report.citations[0].document_id == "doc-pip-no-matching-distribution"
     assert report.provenance.summary is Origin.RULES
-    assert report.provenance.root_cause is Origin.RETRIEVAL
+    # the root cause is the finding (rules); the runbook only adds why such failures happen
+    assert report.provenance.root_cause is Origin.RULES
+    assert "torch==9.9.9" in report.root_cause
     assert report.exit_code == 1
     assert report.failure_signature == signals.signature_hash
     agreeing = report.confidence

@@ -24,6 +24,7 @@ def test_cli_types_prints_every_schema() -> None:
     document = json.loads(result.stdout)
     assert set(document) == {
         "analyze-log",
+        "analyze-run",
         "confirm-cause",
         "execute",
         "failure-digest",
@@ -164,3 +165,28 @@ def test_cli_analyze_log_rejects_empty_or_binary(
     assert result.output.startswith("error: ") and message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kb")
+@pytest.mark.parametrize(
+    ("args", "stdin", "code"),
+    [
+        (["--baseline", "no-such-baseline.log"], JAVA_LOG, 2),  # early exit: missing baseline
+        (["--format", "xml"], JAVA_LOG, 2),  # early exit: bad option
+        ([], "", 1),  # the flow refuses an empty log
+        (["--format", "json", "--top-k", "1"], JAVA_LOG, 0),  # a completed analysis
+    ],
+    ids=["missing-baseline", "bad-format", "empty-log", "analyzed"],
+)
+def test_cli_analyze_log_stdin_leaves_no_raw_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], stdin: str, code: int
+) -> None:
+    import tempfile
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    result = runner.invoke(app, ["analyze-log", "-", *args], input=stdin)
+    assert result.exit_code == code, result.output
+    assert list(spool.iterdir()) == []

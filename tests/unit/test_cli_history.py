@@ -124,13 +124,36 @@ def test_cli_analyze_log_twice_same_context_is_recurring(
 
 def test_trigger_parameters_take_the_ci_context(monkeypatch: pytest.MonkeyPatch) -> None:
     from workflowai.cli_ops import build_parameters
+    from workflowai.history.context import context_params
 
     for name, value in GITHUB_ENV.items():
         monkeypatch.setenv(name, value)
-    params = build_parameters("record-success", ["job=CI / install (node 20)"], None, None)
+    params = build_parameters("record-success", ["job=CI / install (node 20)"])
     assert params["commit"] == GITHUB_ENV["GITHUB_SHA"]
     assert params["job"] == "CI / install (node 20)"
     assert params["ci_provider"] == "github-actions"
-    analyze = build_parameters("analyze-log", [], None, "/logs/job.log")
+    analyze = build_parameters("analyze-log", [], "/logs/job.log")
     assert analyze["branch"] == "feature/dnd"
-    assert "commit" not in build_parameters("search", ["query=npm"], None, None)
+    assert analyze["job"] == "CI / install"
+    assert "commit" not in build_parameters("search", ["query=npm"])
+    # analyze-run: the run's context, and each job's name is its job
+    assert "job" not in context_params(GITHUB_ENV, per_job=False)
+
+
+def test_analyze_run_job_params_name_the_job() -> None:
+    from workflowai.params import AnalyzeRunParams
+
+    run = AnalyzeRunParams.model_validate(
+        {
+            "commit": "4e8932e579d2",
+            "jobs": [
+                {"name": "test (3.11)", "log_path": "/logs/a.log"},
+                {"name": "lint", "log_path": "/logs/b.log"},
+            ],
+        }
+    )
+    jobs = [run.job_params(job) for job in run.jobs]
+    assert [(j.job, j.commit) for j in jobs] == [
+        ("test (3.11)", "4e8932e579d2"),
+        ("lint", "4e8932e579d2"),
+    ]

@@ -13,10 +13,17 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from workflowai.api_errors import (
+    ApiAuthError,
+    ApiRefusedError,
+    ApiUnreachableError,
+    ParametersTooLargeError,
+)
 from workflowai.cli_ops import (
     ExitCode,
     OutputFormat,
     build_parameters,
+    exit_code_for,
     parse_param,
     register,
     render,
@@ -61,19 +68,18 @@ def test_parse_param_rejects_items_without_key(item: str) -> None:
         parse_param(item)
 
 
-def test_build_parameters_sends_the_log_text_for_analyze_log(tmp_path: Path) -> None:
-    log = tmp_path / "build.log"
-    log.write_text(LOG)
-    params = build_parameters("analyze-log", ["top_k=3"], log, None)
-    assert params["log_text"] == LOG
+def test_build_parameters_sends_a_worker_path_never_log_text() -> None:
+    params = build_parameters("analyze-log", ["top_k=3"], "/srv/ci-logs/123.log")
+    assert params["log_path"] == "/srv/ci-logs/123.log"
     assert params["top_k"] == 3
-    assert "log_path" not in params
+    assert "log_text" not in params and "log_ref" not in params
 
 
 @pytest.mark.parametrize(
     ("workflow_type", "items", "error"),
     [
-        ("analyze-log", [], WorkflowTypeError),  # neither log_text nor log_path
+        ("analyze-log", [], WorkflowTypeError),  # neither log_ref nor log_path
+        ("analyze-log", ["log_text=npm ERR!"], WorkflowTypeError),  # text is no parameter
         ("search", ["top_k=0", "query=x"], WorkflowTypeError),
         ("search", ["no_such_field=1", "query=x"], WorkflowTypeError),
         ("no-such-type", [], WorkflowTypeError),
@@ -83,14 +89,49 @@ def test_build_parameters_rejects_invalid_input_before_sending(
     workflow_type: str, items: list[str], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        build_parameters(workflow_type, items, None, None)
+        build_parameters(workflow_type, items)
 
 
-def test_build_parameters_refuses_a_log_for_other_types(tmp_path: Path) -> None:
+def test_build_parameters_refuses_a_log_path_for_other_types() -> None:
+    with pytest.raises(ConfigError):
+        build_parameters("search", ["query=x"], "/srv/ci-logs/1.log")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trigger", "search", "--file"], "only apply to analyze-log and analyze-run"),
+        (["trigger", "analyze-log", "--log-path", "/x.log", "--file"], "either --file or"),
+    ],
+)
+def test_trigger_refuses_files_for_other_inputs(
+    app: typer.Typer,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     log = tmp_path / "build.log"
     log.write_text(LOG)
-    with pytest.raises(ConfigError):
-        build_parameters("search", ["query=x"], log, None)
+    result = runner.invoke(app, [*args, str(log)])
+    assert result.exit_code == ExitCode.CONFIG
+    assert message in result.output
+
+
+def test_trigger_checks_the_size_cap_before_contacting_the_api(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the API is a free port with nothing listening: reaching it would exit 4, not 5
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("WORKFLOWAI_LOG_STORAGE__MAX_BYTES", "64")
+    log = tmp_path / "build.log"
+    log.write_text(LOG)
+    result = runner.invoke(app, ["trigger", "analyze-log", "--file", f"build={log}"])
+    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert "over the 64-byte cap" in result.output
+    assert "npm ERR!" not in result.output
 
 
 def test_trigger_without_api_url_exits_with_config_code(
@@ -113,13 +154,46 @@ def test_trigger_with_unreachable_api_exits_with_its_own_code(
     assert result.exit_code == ExitCode.API_UNREACHABLE, result.output
 
 
-def test_trigger_with_invalid_parameters_exits_with_config_code(
+def test_trigger_with_invalid_parameters_exits_with_refused_input_code(
     app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     result = runner.invoke(app, ["trigger", "search", "--param", "top_k=0"])
-    assert result.exit_code == ExitCode.CONFIG
+    assert result.exit_code == ExitCode.INPUT_REFUSED
     assert "query" in result.output
+
+
+def test_trigger_refuses_oversized_parameters_before_connecting(
+    app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nothing listens on the API port: refused input (6), not unreachable (4), proves the size
+    # was checked before any connection was tried
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("WORKFLOWAI_PREFECT__MAX_PARAMETER_BYTES", "200")
+    result = runner.invoke(app, ["trigger", "search", "--param", "query=" + "npm ERR! " * 40])
+    assert result.exit_code == ExitCode.INPUT_REFUSED, result.output
+    assert "over the API's limit of 200" in result.output
+    assert "npm ERR!" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ApiUnreachableError("x"), ExitCode.API_UNREACHABLE),
+        (ApiAuthError("x"), ExitCode.AUTH_REFUSED),
+        (ApiRefusedError("x"), ExitCode.INPUT_REFUSED),
+        (ParametersTooLargeError("x"), ExitCode.INPUT_REFUSED),
+        (WorkflowTypeError("x"), ExitCode.INPUT_REFUSED),
+        (ConfigError("x"), ExitCode.CONFIG),
+    ],
+)
+def test_exit_codes_tell_unreachable_from_refused_input_and_credentials(
+    error: Exception, code: ExitCode
+) -> None:
+    assert exit_code_for(error) == code
+    # the documented table lists every code the CLI returns
+    readme = (Path(__file__).resolve().parents[2] / "deployments" / "README.md").read_text()
+    assert f"| {int(code)} |" in readme
 
 
 def test_doctor_reports_each_failure_on_its_own_line(
@@ -130,6 +204,7 @@ def test_doctor_reports_each_failure_on_its_own_line(
     assert result.exit_code != 0
     api_line = next(line for line in result.output.splitlines() if "prefect api" in line)
     assert api_line.startswith("FAIL")
+    assert "ConnectError" in api_line
     assert any("knowledge base" in line for line in result.output.splitlines())
 
 

@@ -142,7 +142,7 @@ def test_context_of_params_and_context_params_round_trip() -> None:
 
     values = context_params(GITLAB_MR)
     assert values["ci_provider"] == "gitlab"
-    analyze = AnalyzeLogParams(log_text="boom", **values)  # type: ignore[arg-type]
+    analyze = AnalyzeLogParams(log_path=Path("job.log"), **values)  # type: ignore[arg-type]
     assert context_of(analyze) == context_from_env(GITLAB_MR)
     success = RecordSuccessParams(**values)  # type: ignore[arg-type]
     assert context_of(success) == context_from_env(GITLAB_MR)

@@ -86,6 +86,20 @@ def test_changed_document_loses_its_stale_chunks(store, embedder) -> None:
     assert store.document_hashes()["kb/long.md"] == edited[2].content_hash
 
 
+def test_a_new_source_or_metadata_reindexes_an_unchanged_text(store, embedder) -> None:
+    # an index written before sources became root-relative holds the indexing machine's path
+    old = Document(id="kb/npm.md", content=CORPUS[0].content, source="/home/ci/kb/npm.md")
+    run(store, embedder, [old])
+    moved = old.model_copy(update={"source": "npm.md"})
+    tagged = moved.model_copy(update={"metadata": {"path": "npm.md", "entry_id": "npm"}})
+    for document in (moved, tagged):
+        summary = run(store, embedder, [document])
+        assert (summary.documents_indexed, summary.documents_unchanged) == (1, 0)
+    assert run(store, embedder, [tagged]).documents_unchanged == 1
+    (hit,) = store.keyword_search("ERESOLVE", top_k=1)
+    assert (hit.chunk.source, hit.chunk.metadata["path"]) == ("npm.md", "npm.md")
+
+
 @pytest.mark.parametrize(
     ("prune", "left"), [(False, {"kb/npm.md", "kb/java.md", "kb/long.md"}), (True, {"kb/npm.md"})]
 )

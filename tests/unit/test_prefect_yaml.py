@@ -6,18 +6,21 @@ The file is also applied for real by `prefect deploy` in tests/integration/test_
 from __future__ import annotations
 
 import importlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from workflowai.pool_templates import locked_process_template, template_problems
 from workflowai.registry import WORKFLOW_TYPES
 from workflowai.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SUFFIX = "{{ $WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX }}"
-GPU_TYPES = {"analyze-log", "generate"}
+GPU_TYPES = {"analyze-log", "analyze-run", "generate"}
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +111,30 @@ def test_prefect_yaml_uses_anchors_for_pools_and_schedules() -> None:
     assert text.count("*daily_digest") == 1
 
 
+def test_prefect_yaml_pools_set_no_job_variables(config: dict[str, Any]) -> None:
+    # the pools' templates refuse them; settings come from the workers and the flows
+    for pool in config["definitions"]["work_pools"].values():
+        assert "job_variables" not in pool
+    assert all("job_variables" not in d for d in config["deployments"])
+
+
+@pytest.mark.parametrize("workflow_type", sorted(WORKFLOW_TYPES))
+def test_every_flow_persists_its_result_as_json(workflow_type: str) -> None:
+    # what the pools' env used to set: `trigger --format json` reads the persisted result
+    spec = WORKFLOW_TYPES[workflow_type]
+    flow = getattr(importlib.import_module(spec.module), spec.function)
+    assert flow.persist_result is True
+    assert flow.result_serializer == "json"
+
+
+def _kubernetes_template(pool: str) -> dict[str, Any]:
+    path = REPO / "deployments" / "kubernetes" / f"{pool}-base-job-template.json"
+    return json.loads(path.read_text())
+
+
 @pytest.mark.parametrize("pool", ["cpu", "gpu"])
 def test_kubernetes_job_template_declares_every_placeholder(pool: str) -> None:
-    import json
-    import re
-
-    path = REPO / "deployments" / "kubernetes" / f"{pool}-base-job-template.json"
-    template = json.loads(path.read_text())
+    template = _kubernetes_template(pool)
     used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", json.dumps(template["job_configuration"])))
     declared = set(template["variables"]["properties"])
     assert used <= declared, used - declared
@@ -123,3 +143,67 @@ def test_kubernetes_job_template_declares_every_placeholder(pool: str) -> None:
     ][0]
     limits = container["resources"]["limits"]
     assert ("nvidia.com/gpu" in limits) == (pool == "gpu")
+
+
+@pytest.mark.parametrize("pool", ["cpu", "gpu"])
+def test_kubernetes_job_template_is_locked_against_run_callers(pool: str) -> None:
+    template = _kubernetes_template(pool)
+    assert template_problems(template) == []
+    container = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    # fixed values are literals, the command is the worker's own (no args in the manifest)
+    assert "{{" not in container["image"]
+    assert "args" not in container and "command" not in container
+    assert isinstance(container["env"], list)
+    secrets = {e["name"] for e in container["env"] if "valueFrom" in e}
+    assert "PREFECT_API_AUTH_STRING" in secrets
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        (None, "no base job template"),
+        (
+            {"job_configuration": {"command": "{{ command }}"}, "variables": {"properties": {}}},
+            "additionalProperties",
+        ),
+        (
+            {
+                "job_configuration": {"env": "{{ env }}"},
+                "variables": {
+                    "properties": {"env": {"type": "object"}},
+                    "additionalProperties": False,
+                },
+            },
+            "declares job variables env",
+        ),
+        (
+            # undeclared, but the worker fills any placeholder from the run's job variables
+            {
+                "job_configuration": {"image": "{{ image }}"},
+                "variables": {"properties": {}, "additionalProperties": False},
+            },
+            "fills image",
+        ),
+        (
+            {
+                "job_configuration": {"env": {"WORKFLOWAI_HOME": "/data"}},
+                "variables": {"properties": {}, "additionalProperties": False},
+            },
+            "merges a run's env",
+        ),
+    ],
+)
+def test_template_problems_names_what_a_caller_could_change(
+    template: dict[str, Any] | None, problem: str
+) -> None:
+    assert any(problem in p for p in template_problems(template)), template_problems(template)
+
+
+def test_prefects_default_process_template_is_not_locked_and_ours_is() -> None:
+    from prefect.workers.process import ProcessWorker
+
+    problems = template_problems(ProcessWorker.get_default_base_job_template())
+    assert any("command" in p and "env" in p for p in problems)
+    assert template_problems(locked_process_template()) == []

@@ -1,4 +1,6 @@
-"""Reading knowledge sources: every format, stable ids, and failures that never stop a run."""
+"""Reading knowledge sources: every format, stable ids, metadata retrieval and reports rely on
+(entry id, tools, fix templates, the path relative to the root), and failures that never stop
+a run."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ id: npm-eresolve
 title: "npm: ERESOLVE unable to resolve dependency tree"
 category: dependency
 ecosystem: node
+tools: [npm]
 symptoms:
   - npm ci fails before installing anything
   - a peer dependency conflict is reported
@@ -25,7 +28,7 @@ signatures:
 cause: >-
   Two packages require incompatible versions of the same peer dependency.
 fix:
-  - Align the peer dependency versions in package.json.
+  - 'Upgrade the package that declares the peer range of {package}.'
   - As a stopgap, run npm ci --legacy-peer-deps.
 tags: [npm, peer-deps]
 """
@@ -57,16 +60,20 @@ def test_runbook_yaml_becomes_one_document_with_sections_and_scalar_metadata(
     for section in ("Symptoms:", "Log signatures:", "Cause:", "Fix:"):
         assert section in doc.content
     assert "npm ERR! ERESOLVE unable to resolve dependency tree" in doc.content
+    assert doc.content.startswith("Category: dependency. Ecosystem: node. Tools: npm.")
     assert doc.metadata == {
         "kind": "runbook",
         "entry_id": "npm-eresolve",
         "category": "dependency",
         "ecosystem": "node",
+        "tools": "npm",
+        "path": "npm-eresolve.yaml",
         "cause": "Two packages require incompatible versions of the same peer dependency.",
-        "fix": "Align the peer dependency versions in package.json.\n"
+        "fix": "Upgrade the package that declares the peer range of {package}.\n"
         "As a stopgap, run npm ci --legacy-peer-deps.",
         "tags": "npm,peer-deps",
     }
+    assert doc.source == "npm-eresolve.yaml"
     assert all(isinstance(v, str | int | float | bool) for v in doc.metadata.values())
 
 
@@ -122,7 +129,14 @@ def test_json_object_and_list_with_text_alias(tmp_path: Path) -> None:
         ("many.json#x", "", "first"),
         ("many.json#1", "second", "two"),
     ]
-    assert docs[0].metadata == {"kind": "record", "team": "ci", "n": 3}
+    assert docs[0].metadata == {
+        "kind": "record",
+        "entry_id": "one",
+        "path": "one.json",
+        "team": "ci",
+        "n": 3,
+    }
+    assert [d.metadata["entry_id"] for d in docs[1:]] == ["x", "1"]
 
 
 def test_jsonl_bad_line_is_a_failure_naming_file_and_line_and_the_rest_is_indexed(
@@ -210,6 +224,99 @@ def test_repository_knowledge_base_reads_without_failures() -> None:
     docs, failures = read(root)
     assert failures == []
     runbooks = [d for d in docs if d.metadata.get("kind") == "runbook"]
-    assert len(runbooks) >= 10
+    incidents = [d for d in docs if d.source.startswith("past-incidents/")]
+    assert len(runbooks) >= 100 and len(incidents) >= 4
     assert len({d.id for d in docs}) == len(docs)
-    assert all(d.metadata["category"] and d.metadata["ecosystem"] for d in runbooks)
+    for doc in runbooks:
+        meta = doc.metadata
+        assert meta["category"] and meta["ecosystem"] and meta["tools"] and meta["fix"]
+        assert doc.source == meta["path"] == f"runbooks/{meta['ecosystem']}/{meta['entry_id']}.yaml"
+    for doc in incidents:
+        assert doc.metadata["category"] and doc.metadata["ecosystem"] and doc.metadata["tools"]
+
+
+def test_source_and_path_are_relative_to_the_root_never_the_machines_absolute_path(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "home" / "ci-user" / "kb"
+    write(root / "runbooks" / "node" / "npm-eresolve.yaml", RUNBOOK)
+    write(root / "past-incidents" / "outage.md", "# Outage\ntext")
+    write(root / "records.jsonl", json.dumps({"id": "r1", "content": "one"}) + "\n")
+    single = write(tmp_path / "loose" / "note.txt", "a plain note")
+    docs, failures = read(root, single)
+    assert failures == []
+    assert [(d.source, d.metadata["path"]) for d in docs] == [
+        ("past-incidents/outage.md", "past-incidents/outage.md"),
+        ("records.jsonl", "records.jsonl"),
+        ("runbooks/node/npm-eresolve.yaml", "runbooks/node/npm-eresolve.yaml"),
+        ("note.txt", "note.txt"),
+    ]
+    for doc in docs:
+        stored = [doc.source, doc.content, *map(str, doc.metadata.values())]
+        assert not any(str(tmp_path) in text or "ci-user" in text for text in stored)
+
+
+@pytest.mark.parametrize(
+    ("tools", "expected"),
+    [
+        ("[pytest]", "pytest"),
+        ("[Ruff, ' flake8 ', ruff]", "ruff,flake8"),
+        ("'eslint, prettier'", "eslint,prettier"),
+    ],
+)
+def test_runbook_tools_become_one_lowercase_comma_separated_value(
+    tmp_path: Path, tools: str, expected: str
+) -> None:
+    text = RUNBOOK.replace("tools: [npm]", f"tools: {tools}")
+    (doc,), _ = read(write(tmp_path / "entry.yaml", text))
+    assert doc.metadata["tools"] == expected
+    assert f"Tools: {expected.replace(',', ', ')}." in doc.content
+
+
+def test_runbook_without_tools_has_empty_tools_and_no_tools_line(tmp_path: Path) -> None:
+    (doc,), _ = read(write(tmp_path / "entry.yaml", RUNBOOK.replace("tools: [npm]\n", "")))
+    assert doc.metadata["tools"] == ""
+    assert "Tools:" not in doc.content
+
+
+def test_yaml_list_of_runbooks_keeps_each_entry_id_and_the_files_path(tmp_path: Path) -> None:
+    entries = [
+        {"id": "a", "title": "A", "tools": ["go"], "cause": "x", "fix": ["y"]},
+        {"id": "b", "title": "B", "tools": ["cargo"], "cause": "z", "fix": "w"},
+    ]
+    docs, _ = read(write(tmp_path / "kb" / "team" / "many.yaml", json.dumps(entries)))
+    assert [(d.metadata["entry_id"], d.metadata["tools"], d.source) for d in docs] == [
+        ("a", "go", "many.yaml"),
+        ("b", "cargo", "many.yaml"),
+    ]
+
+
+def test_markdown_note_declares_category_ecosystem_and_tools_in_its_header(
+    tmp_path: Path,
+) -> None:
+    note = (
+        "# Past incident: mirror lagged behind a release\n\n"
+        "**Category:** dependency · **Ecosystem:** python · **Tools:** pip, Poetry "
+        "· **Duration:** 3 hours\n\n"
+        "## What happened\n**Category:** not a header field any more\n"
+    )
+    (doc,), _ = read(write(tmp_path / "kb" / "2026-03-mirror.md", note))
+    assert doc.metadata == {
+        "kind": "markdown",
+        "entry_id": "2026-03-mirror",
+        "path": "2026-03-mirror.md",
+        "category": "dependency",
+        "ecosystem": "python",
+        "tools": "pip,poetry",
+    }
+
+
+def test_plain_note_has_entry_id_and_path_but_no_header_fields(tmp_path: Path) -> None:
+    (doc,), _ = read(write(tmp_path / "disk.txt", "**Category:** infrastructure\ntext"))
+    assert doc.metadata == {"kind": "note", "entry_id": "disk", "path": "disk.txt"}
+
+
+def test_record_metadata_may_override_the_derived_fields(tmp_path: Path) -> None:
+    record = {"id": "r", "content": "c", "metadata": {"path": "https://wiki/r", "kind": "faq"}}
+    (doc,), _ = read(write(tmp_path / "r.json", json.dumps(record)))
+    assert doc.metadata == {"kind": "faq", "entry_id": "r", "path": "https://wiki/r"}

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflowai.analysis.baseline import Baseline
+from workflowai.analysis.findings import FindingSet, extract_findings
 from workflowai.analysis.normalize import NormalizedLog
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine
 from workflowai.analysis.rules import RulePack, default_pack
@@ -56,6 +57,7 @@ class Signals(BaseModel):
     ci_provider: str | None = None
     redactions: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    findings: FindingSet = Field(default_factory=FindingSet)
 
 
 class _Block:
@@ -163,11 +165,13 @@ def extract_signals(
     sig_hash, sig_text = failure_signature([k.text for k in sig_lines])
     evidence = [_evidence(log, block) for block in blocks]
     rule_ids = list(dict.fromkeys(hit.rule.id for k in keys for hit in k.hits))
+    failing_step = _failing_step(log, keys)
+    findings = extract_findings(log, scored, failing_command=step_command(failing_step))
     return Signals(
         blocks=evidence,
         category=category,
         category_confidence=confidence,
-        failing_step=_failing_step(log, keys),
+        failing_step=failing_step,
         exit_code=_exit_code(scored),
         key_lines=[LogLine(number=k.number, text=k.text) for k in keys[:10]],
         rule_ids=rule_ids,
@@ -178,6 +182,7 @@ def extract_signals(
         ci_provider=log.ci_provider,
         redactions=dict(log.redactions),
         warnings=list(log.warnings),
+        findings=findings,
     )
 
 
@@ -368,6 +373,18 @@ def _signature_lines(keys: list[ScoredLine]) -> list[ScoredLine]:
         k for k in keys if not any(h.rule.anchor or h.rule.id == "exit-code" for h in k.hits)
     ] or keys
     return sorted(useful, key=lambda k: (-round(k.rule_weight, 3), not k.specific, k.template))
+
+
+_STEP_PREFIX = re.compile(r"^(?:Run |\$ |script: |sh: )")
+
+
+def step_command(step: str | None) -> str | None:
+    """The command a step runs, when its name is the command (GitHub's `Run pytest -q`,
+    Travis's `$ make test`); None for a named step ("Build and test")."""
+    if not step:
+        return None
+    command, prefixed = _STEP_PREFIX.subn("", step.strip(), count=1)
+    return command.strip() or None if prefixed else None
 
 
 def _failing_step(log: NormalizedLog, keys: list[ScoredLine]) -> str | None:

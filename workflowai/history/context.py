@@ -124,9 +124,14 @@ def context_of(params: object) -> RunContext:
     return RunContext(provider=getattr(params, "ci_provider", None), **fields)
 
 
-def context_params(env: Mapping[str, str]) -> dict[str, str | int]:
-    """The CI environment's context as parameter values (`provider` as `ci_provider`)."""
+def context_params(env: Mapping[str, str], *, per_job: bool = True) -> dict[str, str | int]:
+    """The CI environment's context as parameter values (`provider` as `ci_provider`).
+
+    `per_job=False` leaves the job out: in `analyze-run` each job's name is its job.
+    """
     found = context_from_env(env).model_dump(exclude_none=True)
+    if not per_job:
+        found.pop("job", None)
     if "provider" in found:
         found["ci_provider"] = found.pop("provider")
     return found

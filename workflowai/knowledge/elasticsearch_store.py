@@ -9,9 +9,11 @@ retries own the retry policy; both at once would multiply attempts.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from elasticsearch import ConnectionError as ESConnectionError
@@ -32,7 +34,25 @@ _TRANSIENT_STATUS = {408, 429, 502, 503, 504}
 HEALTH_TIMEOUT_S = 5.0
 
 
+class InsecureTransportWarning(UserWarning):
+    """Credentials are configured for an Elasticsearch URL that is not https."""
+
+
+def plaintext_credentials(settings: ElasticsearchSettings) -> bool:
+    """True when an API key or a password would travel over plain http."""
+    has_credentials = settings.api_key is not None or settings.password is not None
+    return has_credentials and urlsplit(settings.url).scheme.lower() != "https"
+
+
 def build_client(settings: ElasticsearchSettings) -> Elasticsearch:
+    if plaintext_credentials(settings):
+        warnings.warn(
+            f"Elasticsearch credentials are sent in clear text to {urlsplit(settings.url).netloc}:"
+            " use an https:// WORKFLOWAI_ELASTICSEARCH__URL (with __CA_CERTS) so they cannot be "
+            "read on the network",
+            InsecureTransportWarning,
+            stacklevel=2,
+        )
     auth: dict[str, Any] = {}
     if settings.api_key is not None:
         auth["api_key"] = settings.api_key.get_secret_value()
