@@ -4,8 +4,8 @@
 `run_fingerprint` is the run-level grouping key the history store groups runs by: the set of
 its specific findings' fingerprints, or, when the report has no specific finding, the masked
 failure lines of its evidence. Masking (`templates.mask_line`, plus compound durations) removes
-numbers, hex ids, temp and workspace paths and timestamps; workspace prefixes are stripped from
-file subjects so `src/app.py` stays a subject.
+numbers, hex ids, temp paths and timestamps; CI workspace prefixes are stripped first
+(`paths.workspace_relative`), so `src/app.py` stays a subject.
 
 Generic lines never make a fingerprint on their own: runner exit lines ("Process completed with
 exit code 1", "make: *** [all] Error 2", "npm ERR! Test failed") and test-count summaries say
@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from workflowai.analysis.paths import workspace_relative
 from workflowai.analysis.report import AnalysisReport, EvidenceBlock, Finding, FindingKind
 from workflowai.analysis.templates import mask_line
 
@@ -31,11 +32,6 @@ MAX_EVIDENCE_LINES = 40
 # "4m9s", "1h2m3.5s": mask_line leaves the tail of a compound duration as text
 _COMPOUND_DURATION = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?(?:h|m|s|ms)(?:\d+(?:\.\d+)?(?:h|m|s|ms))+\b"
-)
-_WORKSPACE = re.compile(
-    r"^(?:/home/runner/work/[^/]+/[^/]+/|/home/travis/build/[^/]+/[^/]+/|/builds/[^/]+/[^/]+/"
-    r"|/github/workspace/|/var/lib/jenkins/workspace/[^/]+/|/workspace/|[A-Za-z]:\\a\\[^\\]+\\"
-    r"[^\\]+\\|D:\\a\\[^\\]+\\[^\\]+\\)"
 )
 # Lines that only say that a step, job, command or test run failed (CI runners, make, npm,
 # yarn, build tools and test-count summaries, from their documented output), after masking.
@@ -87,8 +83,10 @@ _PROGRESS = re.compile(
 
 
 def mask_text(text: str) -> str:
-    """`text` with run-specific tokens masked (compound durations first), one line, clipped."""
-    return mask_line(_COMPOUND_DURATION.sub("<DUR>", text))[:MAX_TEXT_CHARS]
+    """`text` with run-specific tokens masked, one line, clipped. CI workspace prefixes are
+    removed first (`src/app.py` stays a subject), compound durations masked before numbers."""
+    text = _COMPOUND_DURATION.sub("<DUR>", workspace_relative(text))
+    return mask_line(text)[:MAX_TEXT_CHARS]
 
 
 def is_generic_line(text: str) -> bool:
@@ -99,7 +97,7 @@ def is_generic_line(text: str) -> bool:
 
 def mask_file(path: str) -> str:
     """A file subject without the workspace it was checked out in; temp paths masked."""
-    return mask_text(_WORKSPACE.sub("", path.strip()))
+    return mask_text(path.strip())
 
 
 def is_generic_finding(finding: Finding) -> bool:
