@@ -33,6 +33,12 @@ GENERIC_LINES = [
     "npm ERR! Failed at the web-app@1.4.0 test script.",
     "npm ERR! Test failed.  See above for more details.",
     "error Command failed with exit code 1.",
+    # npm's epilogue as a finding's message keeps it, without the "npm ERR!" prefix
+    "errno 1",
+    "Failed at the bootstrap@4.3.1 js-test-karma script.",
+    "A complete log of this run can be found in:",
+    "This is probably not a problem with npm. There is likely additional logging output above.",
+    "    /home/travis/.npm/_logs/2019-07-31T12_04_15_647Z-debug.log",
     'The command "npm test" exited with 1.',
     "Done. Your build exited with 1.",
     "ERROR: Job failed: exit code 1",

@@ -45,8 +45,10 @@ _GENERIC = [
         r"returned (?:a )?non-zero exit",
         r"^make(?:\[<N>\])?: \*\*\* .*\berror <N>",
         r"recipe for target .* failed",
-        r"^npm ERR! (?:code ELIFECYCLE|errno|Exit status|Failed at the|Test failed|"
-        r"A complete log|This is probably not a problem|<PATH>|\s*$)",
+        # npm's failure epilogue, with or without its prefix (a finding keeps the message)
+        r"^(?:npm ERR! )?(?:code ELIFECYCLE|errno\b|Exit status|Failed at the .*script|"
+        r"Test failed|A complete log of this run|This is probably not a problem with npm|"
+        r"<PATH>\W*$|\s*$)",
         r"^error Command failed with exit code",
         r"\bjob failed\b",
         r"\bbuild failed\b",
@@ -71,6 +73,7 @@ _GENERIC = [
         r"^FAILED \(.*(?:failures|errors)=<N>",
     )
 ]
+_PLACEHOLDER = re.compile(r"<[A-Z]+>")
 _SPECIFIC_SUBJECTS = ("test_id", "file", "code", "package", "host")
 # context lines that vary between runs of one failure: log records below warning level, and
 # package managers' and VCS progress lines (apt, pip, git), from their documented output
@@ -90,9 +93,12 @@ def mask_text(text: str) -> str:
 
 
 def is_generic_line(text: str) -> bool:
-    """True for a line that only says something failed (exit lines, counts, wrappers)."""
+    """True for a line that only says something failed (exit lines, counts, wrappers), or
+    that is nothing but masked tokens (a log file's path, a timestamp)."""
     masked = mask_text(text)
-    return not masked or any(p.search(masked) for p in _GENERIC)
+    if not _PLACEHOLDER.sub("", masked).strip(" \t.,:;-_=*#|()[]{}'\""):
+        return True
+    return any(p.search(masked) for p in _GENERIC)
 
 
 def mask_file(path: str) -> str:
