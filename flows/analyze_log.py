@@ -44,12 +44,15 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
             hits,
             agent=params.agent,
             log_type=params.log_type,
-            category_hint=signals.category,
+            category_hint=signals.explained_category,
+            findings=signals.findings.findings,
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             settings=settings,
         )
-    report = assemble_report(signals, hits, model, params.log_type, params.ci_provider)
+    report = assemble_report(
+        signals, hits, model, params.log_type, params.ci_provider, top_k=params.top_k
+    )
     report = record_history(report, params, settings)
     if params.publish:
         publish_report(report)

@@ -24,6 +24,7 @@ from workflowai.analysis.baseline import Baseline, build_baseline
 from workflowai.analysis.normalize import NormalizedLog
 from workflowai.analysis.query import build_retrieval_query
 from workflowai.analysis.redact import Redactor
+from workflowai.analysis.relevance import RETRIEVAL_OVERFETCH
 from workflowai.analysis.render import render_markdown
 from workflowai.analysis.report import AnalysisReport, LogType
 from workflowai.analysis.signals import Signals
@@ -79,7 +80,8 @@ def retrieve_context(
     query = build_retrieval_query(signals)
     if not query:
         return []
-    request = SearchRequest(query=query, top_k=top_k, mode=mode)
+    # fetch more than will be cited: entries that do not fit the log are dropped at assembly
+    request = SearchRequest(query=query, top_k=top_k * RETRIEVAL_OVERFETCH, mode=mode)
     return search(get_store(settings), get_embedder(settings), request, settings.search).hits
 
 
@@ -90,8 +92,10 @@ def assemble_report(
     model: AgentOutcome | None,
     log_type: LogType,
     ci_provider: str | None,
+    top_k: int = 5,
 ) -> AnalysisReport:
-    """The report: rule-made evidence and citations, prose from the model's draft if valid."""
+    """The report: rule-made evidence and citations (the `top_k` entries that fit the log),
+    prose from the model's draft if valid."""
     outcome = model.outcome if model is not None else None
     return build_report(
         signals,
@@ -103,6 +107,8 @@ def assemble_report(
         model_name=outcome.model if outcome is not None else None,
         model_error=outcome.error if outcome is not None else None,
         tool_calls=model.tool_calls if model is not None else [],
+        warnings=outcome.warnings if outcome is not None else [],
+        max_citations=top_k,
     )
 
 

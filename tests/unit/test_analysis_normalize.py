@@ -126,6 +126,32 @@ def test_analysis_read_log_step_names_are_redacted(raw: str) -> None:
     assert not any("ghp_" in name or "hunter2" in name for name in names)
 
 
+def test_analysis_read_log_wrapped_token_is_redacted_on_both_lines() -> None:
+    """The redactor sees the token whole only on line 3 and corrects line 2 in the context ring,
+    from which the failure on line 4 keeps it."""
+    raw = (
+        "2024-03-01T10:00:00.0000000Z Run ./deploy.sh\n"
+        "2024-03-01T10:00:01.0000000Z cloning with ghp_abcdefghijklmnopqrst\n"
+        "2024-03-01T10:00:01.0000000Z uvwxyz0123456789ABCD\n"
+        "2024-03-01T10:00:02.0000000Z error: deploy failed\n"
+    )
+    log = read_log(raw, max_bytes=BIG, redactor=Redactor(), keep_context=2, tail_lines=1)
+    assert [(n, line.text) for n, line in log.lines.items()] == [
+        (2, "cloning with [REDACTED:github-token]"),
+        (3, "[REDACTED:github-token]"),
+        (4, "error: deploy failed"),
+    ]
+    assert log.redactions == {"github-token": 1}
+
+
+def test_analysis_read_log_amendment_never_lands_across_a_hidden_line() -> None:
+    """A marker line between two lines means they are no wrap of one token."""
+    raw = "cloning with ghp_abcdefghijklmnopqrst\n##[group]Run make\nuvwxyz0123456789ABCD error\n"
+    log = read_log(raw, max_bytes=BIG, redactor=Redactor())
+    first = log.get(1)
+    assert first is not None and first.text == "cloning with ghp_abcdefghijklmnopqrst"
+
+
 def test_analysis_read_log_invalid_utf8_is_replaced() -> None:
     log = read_log(FIXTURES / "invalid_utf8.log", max_bytes=BIG)
     assert log.total_lines == 3

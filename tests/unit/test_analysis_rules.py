@@ -25,9 +25,9 @@ FAMILIES = [
         "pytest-failed-test",
         "test",
     ),
-    ("  ● LoginForm › submits the form", "jest-failed-test", "test"),  # noqa: RUF001
+    ("  ● LoginForm › submits the form", "jest-failed-test", "test"),
     (
-        "Tests run: 5, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.5 s <<< FAILURE! - in a.AppTest",  # noqa: E501
+        "Tests run: 5, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.5 s <<< FAILURE! - in a.AppTest",
         "surefire-failure",
         "test",
     ),
@@ -41,7 +41,7 @@ FAMILIES = [
     ),
     ("npm ERR! ERESOLVE unable to resolve dependency tree", "npm-resolve", "dependency"),
     (
-        "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project a:b:jar:1.0",  # noqa: E501
+        "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project a:b:jar:1.0",
         "maven-dependency-resolution",
         "dependency",
     ),
@@ -64,7 +64,7 @@ FAMILIES = [
     ('Bundler could not find compatible versions for gem "rails":', "bundler", "dependency"),
     ("E: Unable to locate package libfoo-dev", "apt-failure", "dependency"),
     (
-        'ERROR: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2',  # noqa: E501
+        'ERROR: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2',
         "docker-build-step-failed",
         "infrastructure",
     ),
@@ -114,7 +114,7 @@ FAMILIES = [
         "rubocop-offense",
         "lint",
     ),
-    ("TSError: ⨯ Unable to compile TypeScript:", "ts-node-compile", "compile"),  # noqa: RUF001 - ts-node prints this glyph
+    ("TSError: ⨯ Unable to compile TypeScript:", "ts-node-compile", "compile"),
     (
         '│   on main.tf line 12, in resource "aws_s3_bucket" "logs":',
         "terraform-location",

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (log excerpts stay verbatim)
 """extract_signals on realistic log excerpts: category, key line, step, exit code, blocks."""
 
 from __future__ import annotations

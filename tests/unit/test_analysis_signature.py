@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (log excerpts stay verbatim)
 """Masking, baseline templates and failure signatures: stable across runs, distinct across failures."""
 
 from __future__ import annotations

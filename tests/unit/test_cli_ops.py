@@ -123,13 +123,13 @@ def test_trigger_refuses_files_for_other_inputs(
 def test_trigger_checks_the_size_cap_before_contacting_the_api(
     app: typer.Typer, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the API is a free port with nothing listening: reaching it would exit 4, not 5
+    # the API is a free port with nothing listening: reaching it would exit 4, not 6
     monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     monkeypatch.setenv("WORKFLOWAI_LOG_STORAGE__MAX_BYTES", "64")
     log = tmp_path / "build.log"
     log.write_text(LOG)
     result = runner.invoke(app, ["trigger", "analyze-log", "--file", f"build={log}"])
-    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert result.exit_code == ExitCode.INPUT_REFUSED, result.output
     assert "over the 64-byte cap" in result.output
     assert "npm ERR!" not in result.output
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (log lines stay verbatim)
 """Fingerprints: stable across runs of the same failure, distinct across failures, never made
 from generic exit lines alone."""
 

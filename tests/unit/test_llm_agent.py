@@ -1,22 +1,21 @@
 """The agent's guards, driven by a scripted OpenAI-compatible server (a fault injector).
 
-The scripted server answers each request with the next canned completion, so the model can be
-made to call an unknown tool, pass invalid arguments or never stop calling tools. The agent
+The scripted server (tests/integration/llm_fixtures.py) answers each request with the next
+canned completion, so the model can be made to call an unknown tool, pass invalid arguments,
+never stop calling tools or give a steered answer. The agent
 against a real model (llama.cpp) is tested in tests/integration/test_agent.py.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
 from typing import Any
 
 import pytest
 
-from workflowai.analysis.report import EvidenceBlock, LogLine
+from tests.integration.llm_fixtures import answer, scripted_server, tool_call
+from workflowai.analysis.report import Category, EvidenceBlock, Finding, FindingKind, LogLine
 from workflowai.llm.agent import SEARCH_TOOL, SearchArgs, run_agent
 from workflowai.llm.openai_backend import OpenAIGenerator
 from workflowai.schemas import Chunk, ScoredChunk
@@ -36,62 +35,6 @@ EVIDENCE = [
         start_line=7, end_line=7, lines=[LogLine(number=7, text="npm ERR! ERESOLVE")], key_lines=[7]
     )
 ]
-
-
-def tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    message = {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": f"call_{name}",
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)},
-            }
-        ],
-    }
-    return {"message": message, "finish_reason": "tool_calls"}
-
-
-def answer(text: str) -> dict[str, Any]:
-    return {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-
-
-@contextmanager
-def scripted_server(script: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Answers request N with script[N] (the last entry repeats); records request bodies."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-            choice = script[min(len(received), len(script)) - 1]
-            body = json.dumps(
-                {
-                    "id": f"cmpl-{len(received)}",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": "scripted",
-                    "choices": [{"index": 0, **choice}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1", received
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class RecordingSearch:
@@ -196,3 +139,44 @@ def test_agent_wall_clock_timeout_falls_back_with_a_reason() -> None:
     assert not result.outcome.ok
     assert result.outcome.error is not None
     assert result.outcome.error.startswith("the agent timed out after 0.5 s")
+
+
+def test_agent_fences_search_results_with_the_requests_marker() -> None:
+    script = [tool_call(SEARCH_TOOL, {"query": "npm ERESOLVE"}), answer(VALID_ANSWER)]
+    with scripted_server(script) as (url, received):
+        run_agent(_generator(url), RecordingSearch(), evidence=EVIDENCE)
+    system = received[0]["messages"][0]["content"]
+    marker = re.search(r"BEGIN ([0-9a-f]{16})>>>", system)
+    assert marker is not None
+    tool_message = next(m for m in received[1]["messages"] if m["role"] == "tool")
+    assert f"<<<UNTRUSTED KNOWLEDGE BASE ENTRY 1 BEGIN {marker[1]}>>>" in tool_message["content"]
+
+
+def test_agent_reviews_the_final_answer_against_its_prompt() -> None:
+    """The final answer contradicts the rule-made category, and names no finding: rejected."""
+    finding = Finding(kind=FindingKind.DEPENDENCY_CONFLICT, package="react-dom", evidence_lines=[7])
+    steered = json.loads(VALID_ANSWER) | {"category": "infrastructure"}
+    with scripted_server([answer(json.dumps(steered))]) as (url, received):
+        result = run_agent(
+            _generator(url),
+            RecordingSearch(),
+            evidence=EVIDENCE,
+            findings=[finding],
+            category_hint=Category.DEPENDENCY,
+            force_search=False,
+        )
+    assert "react-dom" in received[0]["messages"][1]["content"]  # the findings reached it
+    error = result.outcome.error or ""
+    assert error.startswith("the model's answer was rejected")
+    assert "sets category 'infrastructure', but the rules found 'dependency'" in error
+    assert result.outcome.draft is None
+
+
+def test_agent_caps_the_confidence_of_an_accepted_answer() -> None:
+    with scripted_server([answer(VALID_ANSWER)]) as (url, _):
+        result = run_agent(_generator(url), RecordingSearch(), evidence=EVIDENCE)
+    assert result.outcome.draft is not None
+    assert result.outcome.draft.confidence == 0.5  # no rule category: the lower cap
+    assert result.outcome.warnings == [
+        "model confidence 0.6 capped at 0.5 (no rule found a category)"
+    ]

@@ -137,6 +137,9 @@ def subject(finding: Finding) -> str:
 
 def _item(finding: Finding) -> str:
     name = subject(finding)
+    location = where(finding)
+    if location and finding.file and finding.file not in name:
+        name = f"{name} at {location}" if name else location
     message = short_message(finding.message) if finding.message else ""
     if finding.expected and finding.actual and "expected" not in message.lower():
         message = (message + "; " if message else "") + (
@@ -184,26 +187,50 @@ def compose_summary(
     return text.rstrip(".") + "." + (f" ({', '.join(context)})" if context else "")
 
 
+_ROOT_NOUNS: dict[FindingKind, str] = {
+    FindingKind.TEST_FAILURE: "Failing test",
+    FindingKind.COMPILE_ERROR: "Compile error",
+    FindingKind.LINT_VIOLATION: "Lint violation",
+    FindingKind.TYPE_ERROR: "Type error",
+    FindingKind.DEPENDENCY_CONFLICT: "Dependency conflict",
+    FindingKind.MISSING_DEPENDENCY: "Missing dependency",
+    FindingKind.COMMAND_NOT_FOUND: "Command not found",
+    FindingKind.NETWORK_ERROR: "Network error",
+    FindingKind.TIMEOUT: "Timeout",
+    FindingKind.OUT_OF_MEMORY: "Out of memory",
+    FindingKind.PERMISSION_DENIED: "Permission denied",
+    FindingKind.CONFIG_ERROR: "Configuration error",
+    FindingKind.INFRASTRUCTURE_ERROR: "Infrastructure error",
+    FindingKind.PROCESS_EXIT: "Failing command",
+}
+
+
 def compose_root_cause(found: FindingSet) -> str | None:
-    """The root finding in detail (where, what, expected/actual, which lines), then the other
-    kinds of failure it may explain; None when there is no finding."""
+    """The root finding in detail (what, where, message, expected/actual, which lines), then
+    the other failures of its kind and the other kinds; None when there is no finding."""
     if not found.findings:
         return None
     root = found.findings[0]
-    lines = ", ".join(str(n) for n in root.evidence_lines[:5])
-    tool = f"{root.tool} " if root.tool else ""
-    head = f"{tool}{_NOUNS[root.kind][0]}".strip()
-    parts = [f"{head[0].upper()}{head[1:]}"]
+    head = _ROOT_NOUNS[root.kind] + (f" ({root.tool})" if root.tool else "")
     name = subject(root)
+    location = where(root)
     if name:
-        parts[0] += f": {name}"
+        head += f": {name}"
+    if location and location not in head:
+        head += f" at {location}"
+    parts = [head]
     if root.message and short_message(root.message) != name:
         parts.append(short_message(root.message, 300))
     if root.expected is not None or root.actual is not None:
         parts.append(f"expected {root.expected or '?'}, got {root.actual or '?'}")
+    if root.requirement and root.requirement not in name:
+        parts.append(f"requires {root.requirement}")
+    lines = ", ".join(str(n) for n in root.evidence_lines[:5])
     text = ". ".join(parts) + (f" (line {lines})" if lines else "") + "."
-    others = [f for f in found.findings[1:] if f.kind is not root.kind]
-    others = [f for f in others if f.kind is not FindingKind.PROCESS_EXIT]
+    same = [f for f in found.findings[1:] if f.kind is root.kind]
+    if same:
+        text += f" Also: {_items(same)}."
+    others = [f for f in found.findings[1:] if f.kind not in {root.kind, FindingKind.PROCESS_EXIT}]
     if others:
         also = "; ".join(f"{_NOUNS[f.kind][0]}: {_item(f)}" for f in others[:2])
         text += f" Also reported: {also}."
@@ -238,7 +265,7 @@ def fill_template(template: str, values: dict[str, str]) -> tuple[str, list[str]
         out.append(literal)
         if name is None:
             continue
-        if name in values:
+        if name in values and name in PLACEHOLDERS:
             out.append(values[name])
             filled.append(name)
         else:

@@ -17,6 +17,7 @@ values) found near a finding are attached to it. Then:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from workflowai.analysis.grammars import (
     default_grammars,
     header_above,
     location_near,
+    section_above,
 )
 from workflowai.analysis.normalize import NormalizedLog
 from workflowai.analysis.paths import workspace_relative
@@ -42,9 +44,13 @@ MAX_FINDINGS = 10
 # findings from lines below this share of the strongest finding's line are dropped
 FINDING_FLOOR = 0.3
 MAX_MESSAGE_CHARS = 300
+CAUSE_BOOST = 1.1
+# an evidence line no rule matched counts this share of its block's strongest line
+EVIDENCE_FACTOR = 0.9
 # details are looked for around this many of the strongest findings
 DETAIL_TARGETS = 40
 _INT_FIELDS = ("line", "column")
+_SUBJECTS = ("test", "file", "package", "command", "host")
 _TEXT_FIELDS = (
     "message",
     "test_id",
@@ -123,28 +129,33 @@ def extract_findings(
     log: NormalizedLog,
     scored: Sequence[ScoredLine],
     *,
+    evidence: Sequence[tuple[int, int, float]] = (),
     pack: GrammarPack | None = None,
     failing_command: str | None = None,
 ) -> FindingSet:
-    """The distinct failures in `scored` (see the module docstring), root cause first.
+    """The distinct failures in `scored` and in the evidence blocks' other lines (see the
+    module docstring), root cause first.
 
+    `evidence`: (first line, last line, score of the strongest line) of each evidence block:
+    a tool no rule knows still prints its diagnostics there, next to the lines that did match.
     `failing_command`: the failing step's command, for a runner exit line that names none.
     """
     pack = pack or default_grammars()
     texts = {number: line.text for number, line in log.lines.items()}
     drafts: list[_Draft] = []
     totals: Counter[str] = Counter()
-    for line in scored:
-        drafts.extend(_drafts_of(line, pack, texts, totals))
+    for line in [*scored, *_evidence_lines(log, scored, evidence)]:
+        drafts.extend(_drafts_of(line, pack, texts, totals, failing_command))
     if not drafts:
         return FindingSet(ecosystems=_rule_ecosystems(scored))
     best = max(d.score for d in drafts)
     drafts = [d for d in drafts if d.score >= best * FINDING_FLOOR]
     _attach_details(drafts, pack, texts)
     for draft in drafts:
-        exits = draft.kind is FindingKind.PROCESS_EXIT
-        if exits and failing_command and "command" not in draft.fields:
-            draft.fields["command"] = failing_command
+        # an exit, or a cause that names nothing, is about the failing step's command
+        bare = draft.kind in kinds.CAUSES and not any(k in draft.fields for k in _SUBJECTS)
+        if (draft.kind is FindingKind.PROCESS_EXIT or bare) and failing_command:
+            draft.fields.setdefault("command", failing_command)
     merged = _merge(drafts)
     merged = _fold(merged)
     tests = sum(1 for d in merged if d.kind is FindingKind.TEST_FAILURE)
@@ -162,8 +173,38 @@ def extract_findings(
     )
 
 
+def _evidence_lines(
+    log: NormalizedLog, scored: Sequence[ScoredLine], evidence: Sequence[tuple[int, int, float]]
+) -> list[ScoredLine]:
+    """The evidence blocks' lines no rule matched, scored below their block's best line."""
+    known = {line.number for line in scored}
+    out: list[ScoredLine] = []
+    for start, end, score in evidence:
+        for number in range(start, end + 1):
+            line = log.lines.get(number)
+            if line is None or number in known or not line.text.strip():
+                continue
+            known.add(number)
+            out.append(
+                ScoredLine(
+                    number=number,
+                    text=line.text,
+                    step=line.step,
+                    hits=[],
+                    rule_weight=0.0,
+                    score=score * EVIDENCE_FACTOR,
+                    template="",
+                )
+            )
+    return out
+
+
 def _drafts_of(
-    line: ScoredLine, pack: GrammarPack, texts: dict[int, str], totals: Counter[str]
+    line: ScoredLine,
+    pack: GrammarPack,
+    texts: dict[int, str],
+    totals: Counter[str],
+    failing_command: str | None,
 ) -> list[_Draft]:
     out: list[_Draft] = []
     for hit in pack.match(line.text):
@@ -181,11 +222,21 @@ def _drafts_of(
                 continue
             for key, value in where.items():
                 fields.setdefault(key, value)
-        if grammar.header and "file" not in fields:
+        if grammar.header == "above" and "file" not in fields:
             header = header_above(texts, line.number)
             if header:
                 fields["file"] = header
-        kind = _classified(grammar.kind, grammar.classify, fields)
+        if grammar.header == "section":
+            test = section_above(texts, line.number)
+            if test is None:
+                continue
+            fields.setdefault("test", test)
+        if grammar.command and "command" not in fields:
+            with contextlib.suppress(KeyError):  # a group the template needs is absent
+                fields["command"] = grammar.command.format(**fields)
+        if "message" not in fields and not any(k in fields for k in _SUBJECTS):
+            fields["message"] = line.text.strip()
+        kind = _classified(grammar.kind, grammar.classify, fields, failing_command)
         out.append(
             _Draft(
                 kind=kind,
@@ -206,7 +257,12 @@ def _drafts_of(
     return [rule_draft] if rule_draft is not None else []
 
 
-def _classified(kind: FindingKind, how: Classify, fields: dict[str, str]) -> FindingKind:
+def _classified(
+    kind: FindingKind, how: Classify, fields: dict[str, str], command: str | None
+) -> FindingKind:
+    if how is Classify.COMMAND:
+        category = kinds.command_category(command)
+        return kinds.CATEGORY_KINDS.get(category, kind) if category else kind
     if how is Classify.CODE:
         return kinds.NPM_CODES.get(fields.get("code", ""), kind)
     if how is Classify.MESSAGE:
@@ -226,11 +282,15 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
     for alias, name in (("module", "package"), ("crate", "package"), ("goal", "command")):
         if alias in fields:
             fields.setdefault(name, fields.pop(alias))
+    named = kinds.classify_message(line.text)
+    subjectless = not any(k in fields for k in _SUBJECTS)
+    if subjectless and named is None:
+        return None  # a line that names neither a subject nor a kind of failure
     kind = _RULE_KINDS[hit.rule.category]
     if kind is FindingKind.MISSING_DEPENDENCY:
-        kind = kinds.classify_message(line.text) or kind
-        if kind not in kinds.CAUSES:
-            kind = FindingKind.MISSING_DEPENDENCY
+        kind = named if named in kinds.CAUSES else kind
+    if subjectless:
+        fields.setdefault("message", line.text.strip())
     ecosystem = ECOSYSTEM_ALIASES.get(hit.rule.ecosystem, hit.rule.ecosystem)
     return _Draft(
         kind=kind,
@@ -241,7 +301,7 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
         tool=None,
         ecosystem=ecosystem if ecosystem not in {"system", "network", "shell", "lint"} else None,
         step=line.step,
-        fallback=not any(k in fields for k in ("test", "file", "package", "command", "host")),
+        fallback=subjectless,
         from_rule=True,
         lines={line.number},
     )
@@ -249,16 +309,13 @@ def _from_rules(line: ScoredLine) -> _Draft | None:
 
 def _attach_details(drafts: list[_Draft], pack: GrammarPack, texts: dict[int, str]) -> None:
     """Fill missing fields of findings from detail lines near them (nearest finding wins)."""
-    targets = sorted((d for d in drafts if d.kind in _DETAIL_KINDS), key=lambda d: -d.score)[
-        :DETAIL_TARGETS
-    ]
-    if not targets:
+    targets = sorted(
+        (d for d in drafts if d.kind is not FindingKind.PROCESS_EXIT), key=lambda d: -d.score
+    )[:DETAIL_TARGETS]
+    detail_pack = pack.details
+    if not targets or not detail_pack.grammars:
         return
-    details = [g for g in pack.grammars if g.role is Role.DETAIL]
-    detail_pack = GrammarPack(details) if details else None
-    if detail_pack is None:
-        return
-    window = max(g.within for g in details)
+    window = max(g.within for g in detail_pack.grammars)
     numbers = sorted({n for d in targets for n in range(d.number - window, d.number + window + 1)})
     for number in numbers:
         text = texts.get(number)
@@ -293,18 +350,17 @@ _NUMBERS = re.compile(r"\d+")
 def _key(draft: _Draft) -> tuple[str, ...]:
     f = draft.fields
     kind = draft.kind.value
+    if draft.fallback:
+        return (kind, "fallback")
     if draft.kind is FindingKind.TEST_FAILURE:
         if "test" in f:
             return (kind, "test", _test_key(f["test"]))
         return (kind, "file", _basename(f.get("file", "")), f.get("package", ""))
     if draft.kind in _DETAIL_KINDS:
-        return (
-            kind,
-            _basename(f.get("file", "")),
-            f.get("line", ""),
-            f.get("code", ""),
-            _NUMBERS.sub("#", f.get("message", ""))[:80],
-        )
+        if "file" in f and "line" in f:  # one place in the code is one finding
+            return (kind, _basename(f["file"]), f["line"])
+        message = _NUMBERS.sub("#", f.get("message", ""))[:80]
+        return (kind, _basename(f.get("file", "")), f.get("code", ""), message)
     for subject in ("package", "host", "command", "file", "code"):
         if subject in f:
             return (kind, subject, f[subject].lower())
@@ -356,12 +412,19 @@ def _fold(drafts: list[_Draft]) -> list[_Draft]:
         return kept
     ids = [d.fields["test"] for d in tests]
 
+    files = {_basename(d.fields["file"]) for d in tests if "file" in d.fields} | {
+        _basename(d.fields["test"].split("::")[0]) for d in tests if "::" in d.fields["test"]
+    }
+    anonymous = any("file" not in d.fields for d in tests)
+
     def covered(draft: _Draft) -> bool:
         if draft.kind is not FindingKind.TEST_FAILURE:
             return False
         test = draft.fields.get("test")
-        if test is None:
-            return True  # a file or package line: its tests are listed
+        if test is None:  # a file or package line: dropped when its tests are listed
+            return "file" not in draft.fields or (
+                _basename(draft.fields["file"]) in files or (anonymous and not files)
+            )
         return any(other != test and other.startswith(test + ".") for other in ids)
 
     return [d for d in kept if not covered(d)]
@@ -392,22 +455,29 @@ def _root(drafts: list[_Draft]) -> _Draft:
                 own = [c for c in causes if c.kind is kind]
                 if own:
                     return max(own, key=lambda d: d.score)
-    if causes and not tests:
-        return max(causes, key=lambda d: d.score)
-    return max(real, key=lambda d: (d.score, -d.number))
+    # a cause a little weaker than a symptom still explains it
+    # near-equal strengths (one runner's list) go to the first printed
+    return max(
+        real,
+        key=lambda d: (
+            round(d.score * (CAUSE_BOOST if d.kind in kinds.CAUSES else 1.0), 2),
+            -min(d.lines),
+        ),
+    )
 
 
 def _order(drafts: list[_Draft]) -> list[_Draft]:
     if not drafts:
         return []
     root = _root(drafts)
+    # the root's kind first, in log order (runners print the first failure first), then the
+    # other kinds by strength
     rest = sorted(
         (d for d in drafts if d is not root),
         key=lambda d: (
             d.kind is FindingKind.PROCESS_EXIT,
             d.kind is not root.kind,
-            -round(d.score, 3),
-            d.number,
+            min(d.lines) if d.kind is root.kind else -d.score,
         ),
     )
     return [root, *rest]
@@ -440,6 +510,15 @@ def _ecosystems(drafts: list[_Draft], scored: Sequence[ScoredLine]) -> list[str]
     return _rule_ecosystems([s for s in scored if s.score >= best * 0.5])
 
 
+def _test_file(test_id: str | None) -> str | None:
+    """The file a `path::name` test id names (pytest, and runners that copy its ids)."""
+    if test_id and "::" in test_id:
+        path = test_id.split("::", 1)[0]
+        if "." in path.rsplit("/", 1)[-1]:
+            return workspace_relative(path)
+    return None
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
@@ -452,7 +531,7 @@ def _finding(draft: _Draft) -> Finding:
     values: dict[str, str | None] = {
         "message": workspace_relative(message)[:MAX_MESSAGE_CHARS],
         "test_id": f.get("test"),
-        "file": workspace_relative(f["file"]) if "file" in f else None,
+        "file": workspace_relative(f["file"]) if "file" in f else _test_file(f.get("test")),
         "code": f.get("code"),
         "package": f.get("package"),
         "version": f.get("version"),

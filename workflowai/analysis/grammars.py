@@ -14,8 +14,11 @@ the message (or an npm error code) choose the kind: an unreachable host under a 
 tool is a network error. `location` looks for the file and line on the lines just below
 (rustc's ` --> src/main.rs:4:5`) or above (Python's `File "x.py", line 3`), and with
 `needs_location` the line is no finding without one; `header: above`
-takes the file from the nearest path-only line above (eslint's stylish format). A fallback
-grammar's findings are dropped when any other finding of the same kind exists.
+takes the file from the nearest path-only line above (eslint's stylish format), `header:
+section` the test from the nearest test-report section header above (pytest's `___ test_x ___`,
+needed when the run printed no summary list); a line under no such header is no finding. A fallback
+grammar's findings are dropped when any other finding of the same kind exists. `command`
+composes the failing command from the groups (`make {target}`: make prints only the target).
 Grammars are tried in file-name then file order; for findings, the first match on a line wins.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -45,6 +48,7 @@ class Classify(StrEnum):
     NONE = "none"
     MESSAGE = "message"  # the message text may name a more precise kind
     CODE = "code"  # an npm-style error code names the kind
+    COMMAND = "command"  # what the failing command runs names the kind
 
 
 class Grammar(BaseModel):
@@ -59,10 +63,12 @@ class Grammar(BaseModel):
     ignore_case: bool = False
     classify: Classify = Classify.NONE
     location: str | None = Field(default=None, pattern="^(above|below)$")
-    header: str | None = Field(default=None, pattern="^above$")
-    within: int = Field(default=40, ge=1, le=200)
+    header: str | None = Field(default=None, pattern="^(above|section)$")
+    within: int = Field(default=12, ge=1, le=200)
     # the format is only this tool's when the location line is there (rustc's ` --> `)
     needs_location: bool = False
+    # the command, composed from the groups where the line names only part of it
+    command: str | None = None
     fallback: bool = False
 
 
@@ -107,6 +113,11 @@ class GrammarPack:
             ]
         except re.error as exc:
             raise ConfigError(f"invalid grammar pattern: {exc}") from exc
+
+    @cached_property
+    def details(self) -> GrammarPack:
+        """The detail grammars alone: what is looked for around a finding."""
+        return GrammarPack([g for g in self.grammars if g.role is Role.DETAIL])
 
     def match(self, line: str) -> list[GrammarHit]:
         hits: list[GrammarHit] = []
@@ -171,6 +182,23 @@ def location_near(lines: dict[int, str], number: int, direction: str) -> dict[st
             if found is not None:
                 return {k: v for k, v in found.groupdict().items() if v}
     return {}
+
+
+_SECTION = re.compile(
+    r"^_{3,} (?:(?:ERROR|FAILURE) (?:at (?:setup|teardown) of|collecting) )?"
+    r"(?P<test>[\w.\[\]/:-][^ ]*) _{3,}$"
+)
+
+
+def section_above(lines: dict[int, str], number: int, limit: int = 300) -> str | None:
+    """The test of the nearest report section header above `number` (pytest's `___ x ___`)."""
+    for other in range(number - 1, max(0, number - limit), -1):
+        text = lines.get(other)
+        if text is not None and text.startswith("_"):
+            found = _SECTION.match(text.strip())
+            if found is not None:
+                return found.group("test")
+    return None
 
 
 def header_above(lines: dict[int, str], number: int, limit: int = 200) -> str | None:

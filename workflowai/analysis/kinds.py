@@ -167,6 +167,9 @@ _COMMAND_CATEGORIES: list[tuple[re.Pattern[str], Category]] = [
             r"prettier|rubocop|golangci-lint|golint|go vet|staticcheck|clippy|rustfmt|cargo fmt|"
             r"gofmt|checkstyle|spotless\w*|pmd|spotbugs|detekt|ktlint|shellcheck|hadolint|"
             r"yamllint|markdownlint|phpcs|phpstan|psalm|swiftlint|credo|hlint|codespell|"
+            r"perlcritic|jshint|jscs|csslint|scss-lint|sass-lint|htmlhint|cppcheck|clang-tidy|"
+            r"cpplint|pycodestyle|pep8|pydocstyle|bandit|coffeelint|standard|xo|vint|luacheck|"
+            r"scalastyle|scalafmt|php-cs-fixer|ktlint|swiftformat|elvis|check-formatted|"
             r"pre-commit|format(?:ting)?[-:]check|fmt --check|typecheck|type-check|check-types|"
             r"style)\b",
             re.I,
@@ -211,6 +214,16 @@ _COMMAND_CATEGORIES: list[tuple[re.Pattern[str], Category]] = [
         Category.CONFIGURATION,
     ),
 ]
+
+
+# the kind of a diagnostic printed by a command of each category
+CATEGORY_KINDS: dict[Category, FindingKind] = {
+    Category.LINT: FindingKind.LINT_VIOLATION,
+    Category.TEST: FindingKind.TEST_FAILURE,
+    Category.COMPILE: FindingKind.COMPILE_ERROR,
+    Category.DEPENDENCY: FindingKind.MISSING_DEPENDENCY,
+    Category.CONFIGURATION: FindingKind.CONFIG_ERROR,
+}
 
 
 def command_category(command: str | None) -> Category | None:

@@ -8,6 +8,8 @@ Choices, for logs of hundreds of MB:
   cheap keyword prefilter), with `keep_context` lines either side taken from a ring buffer,
   and the last `tail_lines` lines (failures cluster at the end). The kept set is capped at
   `max_kept_lines`; when full the oldest kept lines go first. Totals are always counted.
+- A redactor may correct the line it saw before (a token wrapped across two lines, see
+  `redact.py`): that line is replaced where it is held, so no half of a secret is kept.
 - Inputs larger than `max_bytes` are analyzed from their tail (where failures are): the head
   is skipped (its newlines still counted, so numbers stay original) and a warning says so.
   Non-seekable streams are spooled to a temporary file first so the tail can be found.
@@ -25,7 +27,7 @@ import shutil
 import tempfile
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -163,6 +165,10 @@ _COPY_CHUNK = 1 << 20
 class LineRedactor(Protocol):
     def redact_line(self, text: str) -> str: ...
 
+    def take_amendment(self) -> str | None: ...
+
+    def redact_fragment(self, text: str) -> str: ...
+
     @property
     def counts(self) -> dict[str, int]: ...
 
@@ -250,6 +256,15 @@ def iter_lines(stream: BinaryIO) -> Iterator[bytes]:
         yield raw
 
 
+def _amend(number: int, text: str, kept: OrderedDict[int, Line], *rings: deque[Line]) -> None:
+    """Replace line `number`'s text wherever it is held (the redactor corrected it)."""
+    for ring in rings:
+        if ring and ring[-1].number == number:
+            ring[-1] = replace(ring[-1], text=text)
+    if number in kept:
+        kept[number] = replace(kept[number], text=text)
+
+
 def read_log(
     source: Source,
     *,
@@ -293,6 +308,7 @@ def read_log(
         step: str | None = None
         provider: str | None = None
         after_left = 0
+        last_redacted = 0  # the line the redactor saw last: the one an amendment is for
 
         def keep(line: Line) -> None:
             kept[line.number] = line
@@ -308,11 +324,15 @@ def read_log(
             text = cleaned.text
             if redactor is not None and text:
                 text = redactor.redact_line(text)
+                amended = redactor.take_amendment()  # a token wrapped from the line before
+                if amended is not None and last_redacted == number - 1:
+                    _amend(number - 1, amended, kept, before, tail)
+                last_redacted = number
             step_name = cleaned.step_start
             if provider == "travis" and text.startswith("$ "):
                 step_name = text[2:]  # Travis echoes each command as `$ cmd`: a step of its own
             elif step_name and redactor is not None:
-                step_name = redactor.redact_line(step_name)  # `Run curl -H "Bearer ..."`
+                step_name = redactor.redact_fragment(step_name)  # `Run curl -H "Bearer ..."`
             if step_name:
                 step = step_name[:200]
                 if len(steps) < 10_000:

@@ -44,12 +44,20 @@ def build_retrieval_query(signals: Signals) -> str:
     """
     parts: list[str] = []
     seen: set[str] = set()
+    # what the findings say the failure is and which tools printed it: words runbooks use
+    found = signals.findings
+    named = [f for f in found.findings[:3] if f.kind.value != "process-exit"]
+    head = " ".join(
+        [*found.tools[:3], *dict.fromkeys(f.kind.value.replace("-", " ") for f in named)]
+    )
+    if head:
+        parts.append(head)
     for line in signals.key_lines[:MAX_KEY_LINES]:
         cleaned = clean_for_query(line.text)[:MAX_LINE_CHARS]
         if cleaned and cleaned.lower() not in seen:
             seen.add(cleaned.lower())
             parts.append(cleaned)
-    if not parts:  # the signature is made of the key lines; it only helps without them
+    if len(parts) <= int(bool(head)):  # the signature only helps without key lines
         signature = clean_for_query(signals.signature_text)[:MAX_LINE_CHARS]
         if signature:
             parts.append(signature)

@@ -1,202 +1,297 @@
 """Secret redaction: applied to every log line before anything is stored, shown or sent.
 
-Token shapes reuse detect-secrets' plugin regexes (AWS, GitHub, GitLab, Slack, Stripe, npm,
-PyPI, JWT, basic auth in URLs, private-key headers); our own patterns cover what those plugins
-do not match as values on a log line: fine-grained GitHub PATs, npm tokens, Bearer headers,
-`password=`/`token:`/JSON `"secret": "..."` assignments, `-p`/`--password` flags, multi-line
-private key blocks and high-entropy values in key=value form.
+A secret becomes `[REDACTED:<type>]` (other modules mask on that form); `Redactor.counts`
+counts redactions by type, never values. Each line is redacted in place, so line numbers never
+move. What is recognized, and where:
+- `redact_shapes`: values whose format says what they are (cloud, VCS, registry, SaaS tokens,
+  JWTs, one-line private keys), under any name;
+- `redact_context`: values recognized by what carries them (secret-named assignments in env,
+  YAML, JSON and URL-encoded forms; flags and commands; Authorization and cookie headers; URL
+  credentials; random values under non-id names);
+- `redact_spans` combines them on one line; `redact_wrap` finds a token wrapped across two;
+- this module: what needs the lines around it, held as state in the `Redactor` (one per log):
+  PEM private key blocks, `password:` with its value on the next line (or a YAML block under
+  it), Kubernetes Secret `data:`/`stringData:` blocks, GitHub Actions `::add-mask::V` (V is
+  then masked wherever it appears later), and a token wrapped onto the next line.
 
-A secret becomes `[REDACTED:<type>]`; `Redactor.counts` counts redactions by type, never values.
-Line count is preserved: a key block's body lines become `[REDACTED:private-key]` one by one.
+Wrapped tokens need a look-back: the first half of a token cut by a terminal or `fold` sits at
+the end of line N and may look like nothing until line N+1 completes it. The redactor keeps
+line N's raw text and spans; when line N+1 starts where line N's token characters stopped,
+`redact_wrap` searches the two runs joined, and a secret crossing the break redacts both
+halves: line N+1's is redacted at once, line N's corrected text is offered by
+`take_amendment()`. We chose a correction over delaying every line by one because
+`normalize.read_log` decides what to keep from the line it just read (candidate prefilter,
+context ring, tail): a delay would shift all of that by a line, while a correction replaces one
+line where it is held, and only in the rare case of a wrap. The correction is for the line
+given to the previous `redact_line` call; a caller that skipped lines in between must ignore
+it. Everything else looks forward only: state set by line N (a key block, `password:`,
+`data:`, a mask) applies to the lines after it, never to lines already kept.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 
-from detect_secrets.plugins.aws import AWSKeyDetector
-from detect_secrets.plugins.basic_auth import BasicAuthDetector
-from detect_secrets.plugins.github_token import GitHubTokenDetector
-from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-from detect_secrets.plugins.jwt import JwtTokenDetector
-from detect_secrets.plugins.npm import NpmDetector
-from detect_secrets.plugins.private_key import PrivateKeyDetector
-from detect_secrets.plugins.pypi_token import PypiTokenDetector
-from detect_secrets.plugins.slack import SlackDetector
-from detect_secrets.plugins.stripe import StripeDetector
+from workflowai.analysis.redact_context import TRAILING_NAME
+from workflowai.analysis.redact_names import is_secret_name, is_secret_value
+from workflowai.analysis.redact_shapes import BEGIN_KEY, END_KEY, KEY_MARKERS, Span
+from workflowai.analysis.redact_spans import (
+    MARK,
+    NAMES,
+    apply_spans,
+    find_spans,
+    is_base64_value,
+    merge_spans,
+    overlaps,
+)
+from workflowai.analysis.redact_wrap import wrapped_secret
 
-MARK = "[REDACTED:{}]"
+__all__ = ["MARK", "Redactor", "find_spans", "redact_lines", "redact_text"]
+
 # a key block that never ends stops being redacted after this many lines (bounded damage)
 MAX_KEY_BLOCK_LINES = 200
+MAX_MASKS = 512
+MIN_MASK_LENGTH = 4  # GitHub masks shorter values too; here they would blank ordinary words
 
-_KEY_NAMES = (
-    r"(?:[A-Za-z0-9_.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey"
-    r"|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret|credentials?))"
-)
-_VALUE = r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;\"'&]+)"
-_ASSIGNMENT = re.compile(
-    rf"(?P<key>\"?{_KEY_NAMES}\"?)(?P<sep>\s*[:=]\s*|\s+=>\s+)" + _VALUE, re.IGNORECASE
-)
-_FLAG = re.compile(
-    r"(?P<key>(?<![\w-])(?:--password|--passwd|--token|--api-key|--secret)(?:=|\s+))" + _VALUE,
-    re.IGNORECASE,
-)
-# mysql-style `-pSECRET` (no space; `-p name` is a prompt plus a database name)
-_MYSQL_FLAG = re.compile(r"(?<![\w-])-p(?P<value>[^\s-]\S*)")
-_MYSQL_TOOLS = re.compile(r"\b(?:mysql\w*|mariadb\w*)\b", re.IGNORECASE)
-_KV_ENTROPY = re.compile(
-    r"(?P<key>\b[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*)[\"']?(?P<value>[A-Za-z0-9+/_=-]{20,})"
-    r"(?=[\s\"',;&]|$)"
-)
-_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_END_KEY = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_KEY_MARKERS = re.compile("|".join(p.pattern for p in PrivateKeyDetector.denylist))
-# one cheap search first: a line with none of these shapes holds no secret we can detect
-_TRIGGER = re.compile(
-    r"AKIA|ASIA|ABIA|ACCA|A3T|gh[pousr]_|github_pat_|gl[a-z]{2,6}-|GR1348941|xox|hooks\.slack"
-    r"|k_live_|k_test_|npm_|_authToken|pypi-|eyJ|://[^\s/]*@|PRIVATE KEY|PuTTY"
-    r"|(?i:mysql|mariadb|pass(?:w|phrase|\b)|pwd|secret|token|api.?key|access.?key|auth|private|credential|bearer)|[=:]\s*[\"']?[A-Za-z0-9+/_=-]{20}"
-)
+_ADD_MASK = re.compile(r"::add-mask::(?P<value>.*)$")
+_DATA_BLOCK = re.compile(r"^(?P<indent>\s*)(?P<kind>data|stringData|binaryData):\s*$")
+_JSON_DATA_BLOCK = re.compile(r'^(?P<indent>\s*)"(?:data|stringData)"\s*:\s*\{\s*$')
+_YAML_ITEM = re.compile(r"^\s*(?:-\s+)?[^\s:#][^:]*?:\s+(?P<value>\S.*?)\s*$")
+_JSON_ITEM = re.compile(r'^\s*"[^"]+"\s*:\s*"(?P<value>[^"]*)"')
+_PROSE = re.compile(r"[A-Za-z]{2,}[ \t]+[A-Za-z]{2,}[ \t]+[A-Za-z]{2,}")
+_ARMOR_HEADER = re.compile(r"^\s*(?:Proc-Type|DEK-Info|Version|Comment|Hash|Charset):")
+_STATE_ENDINGS = frozenset(":{=|>-+")
+_MARKED = MARK.split("{", 1)[0]  # `[REDACTED:`: text an earlier pass already redacted
 
 
-def _detect_secrets(plugin: type, *, first_only: bool = False) -> list[re.Pattern[str]]:
-    patterns = list(plugin.denylist)  # type: ignore[attr-defined]
-    return patterns[:1] if first_only else patterns
-
-
-# (type, pattern, group to replace: 0 = whole match)
-_TOKEN_PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
-    *[("private-key", p, 0) for p in [re.compile(rf"{_BEGIN_KEY.pattern}.*?{_END_KEY.pattern}")]],
-    *[("aws-access-key", p, 0) for p in _detect_secrets(AWSKeyDetector, first_only=True)],
-    ("aws-secret-key", AWSKeyDetector.denylist[1], 1),
-    (
-        "aws-secret-key",
-        re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*[\"']?([A-Za-z0-9/+]{40})"),
-        1,
-    ),
-    ("github-token", re.compile(r"github_pat_[A-Za-z0-9_]{22,255}"), 0),
-    *[("github-token", p, 0) for p in _detect_secrets(GitHubTokenDetector)],
-    *[("gitlab-token", p, 0) for p in _detect_secrets(GitLabTokenDetector)],
-    *[("slack-token", p, 0) for p in _detect_secrets(SlackDetector)],
-    ("stripe-key", re.compile(r"(?:r|s|p)k_(?:live|test)_[0-9a-zA-Z]{24,99}"), 0),
-    *[("stripe-key", p, 0) for p in _detect_secrets(StripeDetector)],
-    ("npm-token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0),
-    ("npm-token", re.compile(NpmDetector.denylist[0].pattern.replace(".*", "")), 1),
-    *[("pypi-token", p, 0) for p in _detect_secrets(PypiTokenDetector)],
-    # detect-secrets' JWT pattern ends lazily, which on a log line stops before the signature
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), 0),
-    *[("jwt", p, 0) for p in _detect_secrets(JwtTokenDetector)],
-    ("url-credentials", BasicAuthDetector.denylist[0], 1),
-    ("bearer-token", re.compile(r"(?i)\b(?:bearer|token)\s+([A-Za-z0-9._~+/-]{16,}=*)"), 1),
-]
-
-
-def shannon_entropy(value: str) -> float:
-    counts = Counter(value)
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-
-
-def _looks_random(value: str) -> bool:
-    """High-entropy and mixed character classes: a generated credential, not a word or a path."""
-    if len(value) < 20 or re.fullmatch(r"[0-9a-f]+", value) or "/" in value.strip("/+="):
-        return False
-    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
-    return classes >= 3 and shannon_entropy(value) >= 4.0
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 class Redactor:
-    """Stateful line redactor (state: inside a multi-line private key block)."""
+    """Stateful line redactor: one per log, fed every line in order (see the module docstring)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self._in_key_block = 0
+        self._key_block = 0  # lines seen inside a PEM private key block
+        self._key_counted = False  # the block's redaction counted (once, with its first body)
+        self._pending: tuple[int, bool] | None = None  # (key line's indent, YAML block scalar?)
+        self._block_counted = False
+        self._data_block: tuple[int, str] | None = None  # (indent, "data"/"stringData"/"json")
+        self._masks: dict[str, None] = {}
+        self._mask_re: re.Pattern[str] | None = None
+        self._prev: tuple[str, list[Span]] | None = None  # raw line N and its merged spans
+        self._amendment: str | None = None
 
     def redact_line(self, line: str) -> str:
         """One line with every secret replaced by `[REDACTED:<type>]`."""
-        if self._in_key_block:
-            end = _END_KEY.search(line)
-            if end is not None:
-                self._in_key_block = 0
-                return MARK.format("private-key") + self.redact_line(line[end.end() :])
-            self._in_key_block += 1
-            if self._in_key_block > MAX_KEY_BLOCK_LINES:
-                self._in_key_block = 0
-            return MARK.format("private-key")
-        if _TRIGGER.search(line) is None:
+        self._amendment = None
+        prev, self._prev = self._prev, None
+        quiet: list[Span] = []  # spans already counted (a key body, a block's later lines)
+        spans: list[Span] = []
+        rest = self._stateful(line, spans, quiet)
+        if rest < 0:
+            return self._finish(line, spans, quiet)
+        spans += find_spans(line)
+        self._mask_spans(line, spans)
+        self._enter_states(line, rest, spans)
+        if rest == 0 and prev is not None and not self._key_block:
+            self._join(prev, line, spans, quiet)
+        text = self._finish(line, spans, quiet)
+        if rest == 0 and not self._key_block and self._pending is None:
+            self._prev = (line, merge_spans(spans + quiet))
+        return text
+
+    def take_amendment(self) -> str | None:
+        """The previous line re-redacted, when this line completed a token wrapped across both."""
+        amendment, self._amendment = self._amendment, None
+        return amendment
+
+    def redact_fragment(self, text: str) -> str:
+        """Redact text that is not a log line (a step name): no state is read or changed, except
+        that values masked with `::add-mask::` so far are masked here too."""
+        spans = find_spans(text)
+        self._mask_spans(text, spans)
+        return self._finish(text, spans, [])
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _stateful(self, line: str, spans: list[Span], quiet: list[Span]) -> int:
+        """Apply the state left by earlier lines. Returns -1 when the whole line is decided,
+        else the offset where ordinary redaction must look (after a key block's end)."""
+        if self._key_block:
+            end = END_KEY.search(line)
+            if end is not None or line.lstrip().startswith("Private-MAC:"):
+                self._key_block = 0
+                stop = end.start() if end is not None else len(line)
+                if line[:stop].strip():
+                    quiet.append((_indent(line), stop, "private-key"))
+                return end.end() if end is not None and end.end() < len(line) else -1
+            self._key_block += 1
+            if self._key_block > MAX_KEY_BLOCK_LINES or (
+                _PROSE.search(line) and not _ARMOR_HEADER.match(line)
+            ):
+                self._key_block = 0  # a truncated key: this line is ordinary output again
+                return 0
+            body = line.strip()
+            if body and not body.startswith(_MARKED):  # not already redacted by an earlier pass
+                first = not self._key_counted
+                self._key_counted = True
+                span = (_indent(line), len(line.rstrip()), "private-key")
+                (spans if first else quiet).append(span)
+            return -1
+        if self._pending is not None:
+            indent, block = self._pending
+            start = _indent(line)
+            value = line[start:].rstrip()
+            if block and start > indent and "PRIVATE KEY" in line:
+                self._pending = None  # `key: |` holding a PEM: the key block takes over
+            elif block and start > indent:  # a YAML block scalar's lines: counted once
+                if not value.startswith(_MARKED):
+                    first = not self._block_counted
+                    self._block_counted = True
+                    span = (start, len(value) + start, "secret-assignment")
+                    (spans if first else quiet).append(span)
+                return -1
+            self._pending = None
+            if (
+                not block
+                and value
+                and not any(c.isspace() for c in value)
+                and _is_lone_value(value)
+            ):
+                spans.append((start, start + len(value), "secret-assignment"))
+                return -1
+        if self._data_block is not None:
+            return self._in_data_block(line, spans)
+        return 0
+
+    def _in_data_block(self, line: str, spans: list[Span]) -> int:
+        assert self._data_block is not None
+        indent, kind = self._data_block
+        if kind == "json":
+            item = _JSON_ITEM.match(line)
+            if "}" in line and item is None:
+                self._data_block = None
+                return 0
+        else:
+            if _indent(line) <= indent:
+                self._data_block = None
+                return 0
+            item = _YAML_ITEM.match(line)
+            if item is not None and item.group("value") in ("|", ">", "|-", ">-"):
+                self._pending, self._block_counted = (_indent(line), True), False
+                return -1
+        if item is not None:
+            value = item.group("value").strip("\"'")
+            secret = is_base64_value(value) if kind != "stringData" else is_secret_value(value)
+            if secret:
+                start = line.index(value, item.start("value"))
+                spans.append((start, start + len(value), "kubernetes-secret"))
+        return -1 if item is not None else 0
+
+    def _enter_states(self, line: str, rest: int, spans: list[Span]) -> None:
+        if "::add-mask::" in line:
+            self._add_mask(line, spans)
+        if "PRIVATE KEY" in line or "PuTTY" in line:
+            begin = BEGIN_KEY.search(line, rest) or KEY_MARKERS.search(line, rest)
+            if begin is not None and END_KEY.search(line, begin.end()) is None:
+                self._key_block = 1  # the header stays visible; the body lines are redacted
+                spans[:] = [s for s in spans if s[2] != "private-key"]
+                rest_of_line = line[begin.end() :].strip()
+                self._key_counted = bool(rest_of_line) and not rest_of_line.startswith(_MARKED)
+                if self._key_counted:
+                    spans.append((begin.end(), len(line), "private-key"))
+                return
+        tail = line[-2:] if line[-1:] not in " \t" else line.rstrip()[-2:]
+        if tail[-1:] not in _STATE_ENDINGS:
+            return
+        if (tail[-1:] in ":{") and (
+            data := _DATA_BLOCK.match(line) or _JSON_DATA_BLOCK.match(line)
+        ):
+            kind = data.groupdict().get("kind") or "json"
+            self._data_block = (len(data.group("indent")), kind)
+            return
+        if (tail[-1:] in ":=|>" or tail in ("|-", ">-", "|+", ">+")) and NAMES.search(line.lower()):
+            trailing = TRAILING_NAME.search(line)
+            if trailing is not None and is_secret_name(trailing.group("name")):
+                self._pending = (_indent(line), trailing.group("block") is not None)
+                self._block_counted = False
+
+    def _add_mask(self, line: str, spans: list[Span]) -> None:
+        match = _ADD_MASK.search(line)
+        if match is None:
+            return
+        start = match.start("value")
+        value = match.group("value").strip()
+        opener = line[: match.start()].rstrip()[-1:]
+        if value[-1:] in "\"'" and value[-1:] == opener:
+            value = value[:-1].rstrip()  # `echo "::add-mask::V"` as the shell printed it
+        if len(value) < MIN_MASK_LENGTH or not is_secret_value(value):
+            return
+        start = line.index(value, start)
+        spans.append((start, start + len(value), "add-mask"))
+        if value not in self._masks and len(self._masks) < MAX_MASKS:
+            self._masks[value] = None
+            alternatives = sorted(self._masks, key=len, reverse=True)
+            self._mask_re = re.compile("|".join(re.escape(v) for v in alternatives))
+
+    def _mask_spans(self, line: str, spans: list[Span]) -> None:
+        if self._mask_re is not None:
+            spans.extend((m.start(), m.end(), "add-mask") for m in self._mask_re.finditer(line))
+
+    def _join(
+        self, prev: tuple[str, list[Span]], line: str, spans: list[Span], quiet: list[Span]
+    ) -> None:
+        """A token wrapped from line N: redact its part here, offer line N corrected."""
+        prev_line, prev_spans = prev
+        found = wrapped_secret(prev_line, line)
+        if found is None:
+            return
+        start, end, kind = found
+        if overlaps(prev_spans, start, len(prev_line)) or overlaps(spans, 0, end):
+            quiet.append((0, end, kind))  # that secret was already counted on one side
+        else:
+            spans.append((0, end, kind))
+        fixed = merge_spans([*prev_spans, (start, len(prev_line), kind)])
+        if fixed != prev_spans:
+            self._amendment = apply_spans(prev_line, fixed)
+
+    def _finish(self, line: str, spans: list[Span], quiet: list[Span]) -> str:
+        if not spans and not quiet:
             return line
-        for kind, pattern, group in _TOKEN_PATTERNS:
-            line = self._sub(line, pattern, group, kind)
-        begin = _BEGIN_KEY.search(line) or _KEY_MARKERS.search(line)
-        if begin is not None:
-            self.counts["private-key"] += 1
-            self._in_key_block = 1
-            return line[: begin.start()] + MARK.format("private-key")
-        line = self._sub_assignments(line)
-        return line
-
-    def _sub(self, line: str, pattern: re.Pattern[str], group: int, kind: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            value = match.group(group) if match.lastindex or group == 0 else None
-            if not value or value.startswith("[REDACTED"):
-                return match.group(0)
-            self.counts[kind] += 1
-            start, end = match.span(group)
-            whole = match.group(0)
-            offset = match.start(0)
-            return whole[: start - offset] + MARK.format(kind) + whole[end - offset :]
-
-        return pattern.sub(replace, line)
-
-    def _sub_assignments(self, line: str) -> str:
-        line = self._sub_value(line, _ASSIGNMENT, "value", "secret-assignment", _is_secret_value)
-        line = self._sub_value(line, _FLAG, "value", "password-flag", _is_secret_value)
-        if _MYSQL_TOOLS.search(line):
-            line = self._sub_value(line, _MYSQL_FLAG, "value", "password-flag", _is_secret_value)
-        return self._sub_value(line, _KV_ENTROPY, "value", "high-entropy", _looks_random)
-
-    def _sub_value(
-        self,
-        line: str,
-        pattern: re.Pattern[str],
-        group: str,
-        kind: str,
-        accept: Callable[[str], bool],
-    ) -> str:
-        def replace(match: re.Match[str]) -> str:
-            value = match.group(group)
-            if value is None or not accept(value.strip("\"'")):
-                return match.group(0)
-            self.counts[kind] += 1
-            quote = value[0] if value[:1] in "\"'" and len(value) > 1 else ""
-            start, end = match.span(group)
-            offset = match.start(0)
-            whole = match.group(0)
-            return (
-                whole[: start - offset] + quote + MARK.format(kind) + quote + whole[end - offset :]
-            )
-
-        return pattern.sub(replace, line)
+        merged = merge_spans(spans + quiet)
+        for start, end, kind in merged:
+            if any(s < end and start < e for s, e, _ in spans):
+                self.counts[kind] += 1
+        return apply_spans(line, merged)
 
 
-_PLACEHOLDERS = re.compile(
-    r"^(?:\*+|x+|<[^>]*>|\$\{?[A-Za-z_][\w.]*\}?|\$\(.*\)|%[A-Za-z_]+%|\{\{.*\}\}|null|none|true"
-    r"|false|required|optional|str|string|\[REDACTED.*|\[?masked\]?|\*\*\*|\(\)|\(?)$",
-    re.IGNORECASE,
-)
-
-
-def _is_secret_value(value: str) -> bool:
-    """A plausible secret, not a placeholder, a variable reference, masked text or a type."""
-    if len(value) < 4 or _PLACEHOLDERS.match(value):
+def _is_lone_value(value: str) -> bool:
+    """The only token of the line after `password:`: a value, not `username:` or `- item`."""
+    if value.endswith((":", "=", "{", "[", ",")) or value.startswith(("-", "#", "//")):
         return False
-    return not value.endswith(("(", ")", "{", "["))
+    return is_secret_value(value.strip("\"'"))
+
+
+def redact_lines(lines: Iterable[str], redactor: Redactor | None = None) -> Iterator[str]:
+    """Redact a stream of lines, yielding each one after the next is seen (for amendments)."""
+    redactor = redactor or Redactor()
+    held: str | None = None
+    for line in lines:
+        text = redactor.redact_line(line)
+        amendment = redactor.take_amendment()
+        if held is not None:
+            yield amendment if amendment is not None else held
+        held = text
+    if held is not None:
+        yield held
 
 
 def redact_text(text: str) -> tuple[str, dict[str, int]]:
     """Redact a whole text (any number of lines); returns it with counts by secret type."""
     redactor = Redactor()
-    lines = [redactor.redact_line(line) for line in text.split("\n")]
+    lines = list(redact_lines(text.split("\n"), redactor))
     return "\n".join(lines), dict(redactor.counts)

@@ -25,6 +25,8 @@ PROVIDERS = {
 }
 # ecosystems that share runbooks (one build tool chain)
 FAMILIES = [frozenset({"java", "scala", "kotlin", "groovy"}), frozenset({"c-cpp", "c", "cpp"})]
+# retrieval fetches this many times the entries it will cite, so dropping misfits leaves enough
+RETRIEVAL_OVERFETCH = 3
 TOOL_MATCH = 1.25
 TOOL_MISMATCH = 0.7
 

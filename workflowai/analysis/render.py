@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import re
 
-from workflowai.analysis.report import AnalysisReport, EvidenceBlock
+from workflowai.analysis.explain import short_message, subject, where
+from workflowai.analysis.report import AnalysisReport, EvidenceBlock, FindingKind
 
 MAX_COMMENT_CHARS = 60_000
 MAX_LINE_CHARS = 400
@@ -106,6 +107,55 @@ def history_lines(report: AnalysisReport) -> list[str]:
     return out
 
 
+_KIND_LABELS = {
+    FindingKind.TEST_FAILURE: "test",
+    FindingKind.COMPILE_ERROR: "compile error",
+    FindingKind.LINT_VIOLATION: "lint",
+    FindingKind.TYPE_ERROR: "type error",
+    FindingKind.DEPENDENCY_CONFLICT: "dependency conflict",
+    FindingKind.MISSING_DEPENDENCY: "missing dependency",
+    FindingKind.COMMAND_NOT_FOUND: "command not found",
+    FindingKind.NETWORK_ERROR: "network",
+    FindingKind.TIMEOUT: "timeout",
+    FindingKind.OUT_OF_MEMORY: "out of memory",
+    FindingKind.PERMISSION_DENIED: "permission",
+    FindingKind.CONFIG_ERROR: "configuration",
+    FindingKind.INFRASTRUCTURE_ERROR: "infrastructure",
+    FindingKind.PROCESS_EXIT: "command exit",
+}
+
+
+def _cell(text: str, limit: int) -> str:
+    """Table-cell text: escaped prose with `|` escaped too, bounded."""
+    return escape_inline(text, limit=limit) or "-"
+
+
+def _findings_table(report: AnalysisReport) -> list[str]:
+    """ "What failed": one row per finding (root cause first), and how many are not shown."""
+    if not report.findings:
+        return []
+    rows = ["| | What | Where | Message | Lines |", "|---|---|---|---|---|"]
+    for finding in report.findings:
+        what = subject(finding) if finding.kind is not FindingKind.PROCESS_EXIT else ""
+        what = what or finding.command or finding.package or finding.code or ""
+        place = where(finding)
+        if finding.count > 1:
+            what += f" (x{finding.count})"
+        lines = ", ".join(str(n) for n in finding.evidence_lines[:4])
+        message = short_message(finding.message, 200) if finding.message else ""
+        if finding.expected is not None or finding.actual is not None:
+            message += f" (expected {finding.expected or '?'}, got {finding.actual or '?'})"
+        rows.append(
+            f"| {_KIND_LABELS[finding.kind]} | {_cell(what, 160)} | {_cell(place, 120)} "
+            f"| {_cell(message, 240)} | {lines or '-'} |"
+        )
+    out = ["### What failed", "", *rows, ""]
+    hidden = report.findings_total - len(report.findings)
+    if hidden > 0:
+        out += [f"_{report.findings_total} failures found; {len(report.findings)} shown._", ""]
+    return out
+
+
 def render_markdown(report: AnalysisReport) -> str:
     """The report as a Markdown comment: summary, facts, evidence, fixes, sources, provenance."""
     out: list[str] = [
@@ -116,6 +166,7 @@ def render_markdown(report: AnalysisReport) -> str:
         *history_lines(report),
         *_table(report),
         "",
+        *_findings_table(report),
         "### Root cause",
         "",
         escape_inline(report.root_cause, limit=4_000),

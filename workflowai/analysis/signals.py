@@ -59,6 +59,13 @@ class Signals(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     findings: FindingSet = Field(default_factory=FindingSet)
 
+    @property
+    def explained_category(self) -> Category:
+        """The root finding's category, else the rules' vote: what the report says."""
+        if self.findings.category is not Category.UNKNOWN:
+            return self.findings.category
+        return self.category
+
 
 class _Block:
     """A window of the log around one or more key lines; each key keeps its own window."""
@@ -166,7 +173,10 @@ def extract_signals(
     evidence = [_evidence(log, block) for block in blocks]
     rule_ids = list(dict.fromkeys(hit.rule.id for k in keys for hit in k.hits))
     failing_step = _failing_step(log, keys)
-    findings = extract_findings(log, scored, failing_command=step_command(failing_step))
+    spans = [(b.start, b.end, max(k.score for k in b.keys)) for b in blocks]
+    findings = extract_findings(
+        log, scored, evidence=spans, failing_command=step_command(failing_step, log.ci_provider)
+    )
     return Signals(
         blocks=evidence,
         category=category,
@@ -378,13 +388,15 @@ def _signature_lines(keys: list[ScoredLine]) -> list[ScoredLine]:
 _STEP_PREFIX = re.compile(r"^(?:Run |\$ |script: |sh: )")
 
 
-def step_command(step: str | None) -> str | None:
-    """The command a step runs, when its name is the command (GitHub's `Run pytest -q`,
-    Travis's `$ make test`); None for a named step ("Build and test")."""
+def step_command(step: str | None, ci_provider: str | None = None) -> str | None:
+    """The command a step runs, when its name is the command (GitHub's `Run pytest -q`;
+    on Travis CI every step is the command it echoed); None for a named step."""
     if not step:
         return None
     command, prefixed = _STEP_PREFIX.subn("", step.strip(), count=1)
-    return command.strip() or None if prefixed else None
+    if prefixed or ci_provider == "travis":
+        return command.strip() or None
+    return None
 
 
 def _failing_step(log: NormalizedLog, keys: list[ScoredLine]) -> str | None:

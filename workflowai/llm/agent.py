@@ -5,7 +5,9 @@ guarantee we need is a line here rather than a framework option to trust: at mos
 `max_iterations` model calls, a wall-clock deadline checked before each call (and given to the
 client as its timeout), exactly one tool that only reads (`search_knowledge_base`), arguments
 validated before it runs, every call recorded as a ToolCallRecord, and a final answer that
-goes through the same ReportDraft validation and fallback as `report_writer`. It uses
+goes through the same ReportDraft validation, review and fallback as `report_writer`
+(reviewed against the same `ReportPrompt`; search results come back fenced with that
+prompt's random marker). It uses
 LangChain's messages and `ChatOpenAI.bind_tools`, so any OpenAI-compatible server with tool
 calling works (vLLM, llama.cpp's `chatml-function-calling`, OpenAI).
 
@@ -23,10 +25,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.messages import ToolMessage as LcToolMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from workflowai.analysis.report import Category, EvidenceBlock, LogType, ToolCallRecord
+from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType, ToolCallRecord
 from workflowai.errors import EmbeddingError, GenerationError, StoreError, is_transient
+from workflowai.llm.fences import fence
 from workflowai.llm.openai_backend import OpenAIGenerator, finish_reason_of
-from workflowai.llm.prompts import fence, system_prompt, task_text
+from workflowai.llm.prompts import MAX_HIT_CHARS, build_report_prompt
 from workflowai.llm.report_writer import DraftOutcome, parse_report_draft
 from workflowai.schemas import FinishReason, ScoredChunk, SearchRequest, SearchResult
 from workflowai.settings import SearchSettings
@@ -106,7 +109,7 @@ def _recorded_args(args: Any) -> dict[str, str | int | float | bool | None]:
 
 
 def _run_tool(
-    call: dict[str, Any], search: SearchFn, found: list[ScoredChunk]
+    call: dict[str, Any], search: SearchFn, found: list[ScoredChunk], marker: str
 ) -> tuple[ToolCallRecord, str]:
     """Run one tool call if it is the search tool with valid arguments; else refuse it."""
     start = time.perf_counter()
@@ -130,7 +133,12 @@ def _run_tool(
     titles = ", ".join(h.chunk.title or h.chunk.document_id for h in hits[:5])
     summary = f"{len(hits)} hits: {titles}" if hits else "0 hits"
     body = "\n\n".join(
-        fence("KNOWLEDGE BASE ENTRY", str(i), f"title: {h.chunk.title}\n{h.chunk.text[:1200]}")
+        fence(
+            "KNOWLEDGE BASE ENTRY",
+            str(i),
+            f"title: {h.chunk.title}\n{h.chunk.text[:MAX_HIT_CHARS]}",
+            marker,
+        )
         for i, h in enumerate(hits, start=1)
     )
     return _record(name, args, summary, start), body or "no entries matched"
@@ -151,6 +159,7 @@ def run_agent(
     *,
     evidence: Sequence[EvidenceBlock],
     hits: Sequence[ScoredChunk] = (),
+    findings: Sequence[Finding] = (),
     log_type: LogType = LogType.BUILD,
     category_hint: Category | None = None,
     max_iterations: int | None = None,
@@ -163,7 +172,9 @@ def run_agent(
     `max_iterations`/`timeout_s` default to the generator's settings (agent_max_iterations,
     agent_timeout_s). `force_search` makes the first call a forced search-tool call (models
     that rarely call tools by themselves still consult the knowledge base); the last allowed
-    call offers no tools, so the model must answer. Never raises for a bad answer or a
+    call offers no tools, so the model must answer. The answer is reviewed like
+    `write_report_draft`'s (`category_hint` is the rule-made category, `findings` the
+    subjects the root cause must name). Never raises for a bad answer or a
     stopped loop (the outcome says why); raises GenerationUnavailableError when the model
     cannot be reached.
     """
@@ -171,13 +182,17 @@ def run_agent(
     limit = max_iterations or settings.agent_max_iterations
     deadline_s = timeout_s or settings.agent_timeout_s
     start = time.perf_counter()
+    prompt = build_report_prompt(
+        evidence=evidence,
+        hits=hits,
+        findings=findings,
+        log_type=log_type,
+        category_hint=category_hint,
+        extra=AGENT_NOTE,
+    )
     messages: list[BaseMessage] = [
-        SystemMessage(content=system_prompt(AGENT_NOTE)),
-        HumanMessage(
-            content=task_text(
-                evidence=evidence, hits=hits, log_type=log_type, category_hint=category_hint
-            )
-        ),
+        SystemMessage(content=prompt.system),
+        HumanMessage(content=prompt.user),
     ]
     records: list[ToolCallRecord] = []
     found: list[ScoredChunk] = []
@@ -196,8 +211,9 @@ def run_agent(
         if remaining <= 0:
             reason = f"the agent timed out after {deadline_s:g} s ({iteration - 1} model calls)"
             return finish(DraftOutcome(error=reason, model=settings.model), iteration - 1)
+        call_timeout_s = min(settings.timeout_s, remaining)
         model = generator.chat_model(
-            max_tokens=max_tokens, temperature=0.0, timeout_s=min(settings.timeout_s, remaining)
+            max_tokens=max_tokens, temperature=0.0, timeout_s=call_timeout_s
         )
         if iteration < limit:
             choice: Any = SEARCH_TOOL if force_search and iteration == 1 else "auto"
@@ -206,7 +222,7 @@ def run_agent(
             messages.append(HumanMessage(content=FINAL_NUDGE))
             runnable = model
         try:
-            with generator.errors(remaining):
+            with generator.errors(call_timeout_s):
                 reply = runnable.invoke(messages)
         except GenerationError as exc:
             if time.perf_counter() - start >= deadline_s:  # the call used up the agent's time
@@ -225,13 +241,13 @@ def run_agent(
                 AIMessage(content=reply.content or "(tool call)", tool_calls=reply.tool_calls)
             )
             for call in reply.tool_calls:
-                record, content = _run_tool(dict(call), search, found)
+                record, content = _run_tool(dict(call), search, found, prompt.marker)
                 records.append(record)
                 messages.append(LcToolMessage(content=content, tool_call_id=call.get("id") or ""))
             continue
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         truncated = finish_reason_of(reply) is FinishReason.LENGTH
-        outcome = parse_report_draft(text, truncated=truncated)
+        outcome = parse_report_draft(text, truncated=truncated, prompt=prompt)
         model_id = str(reply.response_metadata.get("model_name") or settings.model)
         return finish(outcome.model_copy(update={"model": model_id}), iteration)
     reason = f"the agent made {limit} model calls without a final answer"
