@@ -1,9 +1,9 @@
 """The `analyze-log` workflow: why did this CI/CD job fail?
 
-read (+ redact) -> baseline -> signals -> [starter KB if empty] -> retrieve -> [model draft]
--> assemble -> publish. Without a model the report is rules plus retrieval; with one, the
-model writes the prose and an unusable answer falls back to the rule-based report with
-`provenance.model_error` saying why.
+read (+ redact) -> baseline -> signals -> [starter KB if empty] -> retrieve (minus matches
+people rejected) -> [model draft] -> assemble -> history (fingerprints, verdict) -> publish.
+Without a model the report is rules plus retrieval; with one, the model writes the prose and
+an unusable answer falls back to the rule-based report with `provenance.model_error` saying why.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tasks.analysis import (
     retrieve_context,
 )
 from tasks.generation import generate_report_draft
+from tasks.history import drop_rejected_matches, record_history
 from tasks.knowledge_base import ensure_knowledge_base
 from workflowai.analysis.report import AnalysisReport
 from workflowai.params import AnalyzeLogParams
@@ -35,6 +36,7 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
     if params.ensure_knowledge_base:
         ensure_knowledge_base(settings)
     hits = retrieve_context(signals, params.top_k, params.mode, settings)
+    hits = drop_rejected_matches(hits, signals.signature_hash, settings)
     model = None
     if params.use_model or params.agent:
         model = generate_report_draft(
@@ -51,6 +53,7 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
     report = assemble_report(
         signals, hits, model, params.log_type, params.ci_provider, top_k=params.top_k
     )
+    report = record_history(report, params, settings)
     if params.publish:
         publish_report(report)
     return report

@@ -118,6 +118,8 @@ def deploy_env(target: ApiTarget, settings: Settings) -> dict[str, str]:
     env["WORKFLOWAI_PREFECT__DEPLOYMENT_SUFFIX"] = settings.prefect.deployment_suffix
     env["WORKFLOWAI_REINDEX__CRON"] = settings.reindex.cron
     env["WORKFLOWAI_REINDEX__TIMEZONE"] = settings.reindex.timezone
+    env["WORKFLOWAI_HISTORY__DIGEST_CRON"] = settings.history.digest_cron
+    env["WORKFLOWAI_HISTORY__DIGEST_TIMEZONE"] = settings.history.digest_timezone
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     return env

@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
+from workflowai.history.confirm import confirmed_sources
 from workflowai.schemas import IndexSummary
 from workflowai.settings import Settings
 
@@ -19,10 +20,13 @@ REPO_KNOWLEDGE_BASE = Path(__file__).resolve().parent.parent / "knowledge_base"
 
 
 def starter_sources(settings: Settings) -> list[Path]:
-    """The configured reindex sources, else the repository's knowledge_base/ when present."""
+    """The configured reindex sources, else the repository's knowledge_base/ when present;
+    plus the confirmed causes (`workflowai confirm`), which must survive a rebuild."""
     if settings.reindex.sources:
-        return list(settings.reindex.sources)
-    return [REPO_KNOWLEDGE_BASE] if REPO_KNOWLEDGE_BASE.is_dir() else []
+        sources = list(settings.reindex.sources)
+    else:
+        sources = [REPO_KNOWLEDGE_BASE] if REPO_KNOWLEDGE_BASE.is_dir() else []
+    return [*sources, *(p for p in confirmed_sources(settings.confirmed_dir) if p not in sources)]
 
 
 @task(**task_policy(timeout_seconds=1800))

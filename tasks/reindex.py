@@ -16,6 +16,7 @@ from tasks.knowledge_base import starter_sources
 from tasks.policy import task_policy
 from tasks.resources import forget_store, get_embedder
 from workflowai.errors import ConfigError
+from workflowai.history.confirm import confirmed_sources
 from workflowai.knowledge import reindex as steps
 from workflowai.knowledge.chunking import Chunker
 from workflowai.knowledge.factory import build_versions
@@ -94,12 +95,15 @@ def rollback_version(settings: Settings) -> steps.ReindexOutcome:
 
 @task(**task_policy(timeout_seconds=30, retries=0))
 def resolve_sources(sources: list[Path], settings: Settings) -> list[Path]:
-    """The folders to reindex: given, else configured, else the starter KB; never none.
+    """The folders to reindex: given, else configured, else the starter KB; never none. The
+    confirmed causes' folder is always added (a rebuild must not lose them).
 
     Given folders of a deployment run must lie under the allowed roots (PathNotAllowedError);
     configured ones are the operator's and need not.
     """
-    resolved = worker_paths(sources, settings) or starter_sources(settings)
+    given = worker_paths(sources, settings)
+    confirmed = [p for p in confirmed_sources(settings.confirmed_dir) if p not in given]
+    resolved = [*given, *confirmed] if given else starter_sources(settings)
     if not resolved:
         raise ConfigError(
             "nothing to reindex: pass source folders or set WORKFLOWAI_REINDEX__SOURCES"

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from workflowai.history.protocol import HistoryStore
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.knowledge.protocol import KnowledgeStore
 from workflowai.llm.protocol import Generator
@@ -40,6 +41,15 @@ def get_store(settings: Settings) -> KnowledgeStore:
     from workflowai.knowledge.factory import build_store
 
     return _cached("store", _store_key(settings), lambda: build_store(settings))
+
+
+def get_history_store(settings: Settings) -> HistoryStore:
+    from workflowai.history.factory import build_history_store
+
+    key = f"{settings.history.model_dump_json()}|{settings.history_sqlite_path}|"
+    if settings.history.backend != "sqlite":
+        key += settings.elasticsearch.model_dump_json()
+    return _cached("history", key, lambda: build_history_store(settings))
 
 
 def get_embedder(settings: Settings) -> Embedder:

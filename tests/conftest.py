@@ -19,8 +19,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["WORKFLOWAI_HOME"] = str(_RUN_DIR / "home")
 # tests choose their backends explicitly; a developer's .env or shell must not leak in
+# (WORKFLOWAI_TEST_* say where the test servers are, e.g. WORKFLOWAI_TEST_ES_URL: kept)
 for _name in list(os.environ):
-    if _name.startswith("WORKFLOWAI_") and _name != "WORKFLOWAI_HOME":
+    test_server = _name.startswith("WORKFLOWAI_TEST_")
+    if _name.startswith("WORKFLOWAI_") and _name != "WORKFLOWAI_HOME" and not test_server:
         del os.environ[_name]
 os.environ.pop("PREFECT_API_URL", None)
 

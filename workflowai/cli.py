@@ -25,6 +25,8 @@ from rich.console import Console
 from workflowai import cli_render, cli_server
 from workflowai.analysis.report import LogType
 from workflowai.errors import AppError
+from workflowai.history.context import resolve_context
+from workflowai.history.models import RunContext
 from workflowai.params import AnalyzeLogParams, GenerateParams, IndexParams, ReindexParams
 from workflowai.registry import WORKFLOW_TYPES
 from workflowai.schemas import MetaValue, SearchRequest
@@ -240,6 +242,13 @@ def analyze_log(
     agent: bool = typer.Option(False, help="agent mode: the model may search the KB"),
     top_k: int = typer.Option(5, "--top-k", min=1, max=50),
     max_tokens: int = typer.Option(512, min=16),
+    repository: str | None = typer.Option(None, help="history: owner/name (default: CI's)"),
+    branch: str | None = typer.Option(None, help="history: branch (default: CI's)"),
+    commit: str | None = typer.Option(None, help="history: commit SHA (default: CI's)"),
+    job: str | None = typer.Option(None, help="history: job name, with matrix values"),
+    attempt: int | None = typer.Option(None, min=1, help="history: run attempt"),
+    run_url: str | None = typer.Option(None, help="history: link to the run"),
+    history: bool = typer.Option(True, "--history/--no-history", help="record, show verdict"),
 ) -> None:
     """Analyze failing CI/CD logs; exit 0 when every log was analyzed.
 
@@ -250,17 +259,29 @@ def analyze_log(
         raise _fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
     if baseline is not None and not baseline.is_file():
         raise _fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
+    flags = RunContext(
+        repository=repository,
+        branch=branch,
+        commit=commit,
+        job=job,
+        attempt=attempt,
+        provider=ci_provider,
+        run_url=run_url,
+    )
+    context = resolve_context(flags, os.environ)
 
     def params_for(path: Path) -> AnalyzeLogParams:
         return AnalyzeLogParams(
             log_path=path.resolve(),
             baseline_path=baseline.resolve() if baseline else None,
             log_type=log_type,
-            ci_provider=ci_provider,
+            ci_provider=context.provider,
             use_model=model or agent,
             agent=agent,
             top_k=top_k,
             max_tokens=max_tokens,
+            record_history=history,
+            **context.model_dump(exclude={"provider"}),
         )
 
     if len(logs) > 1 or Path(logs[0]).is_dir():
@@ -386,3 +407,7 @@ except ImportError:  # the operations commands land separately
 if cli_ops is not None:
     cli_ops.register(app)
 cli_server.register(app)
+
+from workflowai import cli_history  # noqa: E402  (its commands import this module lazily)
+
+cli_history.register(app)

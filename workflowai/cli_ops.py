@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import threading
 from enum import IntEnum, StrEnum
@@ -25,7 +26,11 @@ from typing import Any
 import typer
 
 from workflowai.errors import AppError, ConfigError
+from workflowai.history.context import context_params
 from workflowai.settings import Settings
+
+# workflow types whose parameters carry the CI run's context (failure history)
+CONTEXT_TYPES = {"analyze-log", "analyze-run", "record-success"}
 
 
 class ExitCode(IntEnum):
@@ -82,6 +87,8 @@ def build_parameters(
     from workflowai.registry import validate_parameters
 
     raw = dict(parse_param(item) for item in items)
+    if workflow_type in CONTEXT_TYPES:  # the CI run's context, unless given with --param
+        raw = {**context_params(os.environ, per_job=workflow_type != "analyze-run"), **raw}
     if log_path is not None:
         if workflow_type != "analyze-log":
             raise ConfigError("--log-path only applies to analyze-log")
@@ -116,7 +123,8 @@ def upload_run_parameters(
         raise ConfigError("--file and --baseline only apply to analyze-log and analyze-run")
     if not files:
         raise ConfigError("--baseline needs at least one --file")
-    options = dict(parse_param(item) for item in items)
+    # the CI run's context (each job's name is its own job context), unless given with --param
+    options = {**context_params(os.environ, per_job=False), **dict(map(parse_param, items))}
     prepared = prepare_jobs(files, baselines, settings)
     return run_parameters(upload_jobs(target, settings, prepared), options)
 

@@ -79,6 +79,14 @@ class LogIntegrityError(LogRefError):
     """The stored log does not match its reference's sha256 or size (never retried)."""
 
 
+class HistoryError(AppError):
+    """The failure-history store failed."""
+
+
+class HistoryUnavailableError(HistoryError, TransientError):
+    """The history store cannot be reached right now (connection error, 429/503, locked)."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when `exc` (or anything it was raised from) is a TransientError."""
     seen: set[int] = set()

@@ -53,6 +53,17 @@ class _AnalysisOptions(_Params):
         default=True, description="index the starter knowledge base when the store is empty"
     )
     publish: bool = Field(default=True, description="publish the report as a Prefect artifact")
+    # the run's context, for the failure history (the CLI fills it from the CI environment)
+    repository: str | None = Field(default=None, description="owner/name or group/project")
+    branch: str | None = Field(default=None, description="the branch the job tested")
+    commit: str | None = Field(default=None, description="commit SHA the job ran on")
+    job: str | None = Field(default=None, description="job name (with matrix values)")
+    attempt: int | None = Field(default=None, ge=1, description="run attempt, 1 = first")
+    run_url: str | None = Field(default=None, description="link to the CI run or job")
+    default_branch: str | None = Field(default=None, description="None: the configured one")
+    record_history: bool = Field(
+        default=True, description="record the failure in the history and add its verdict"
+    )
 
 
 class _LogSource(_Params):
@@ -128,7 +139,9 @@ class AnalyzeRunParams(_AnalysisOptions):
         """The single-log parameters of `job` (the run publishes one report for all jobs)."""
         options = self.model_dump(exclude={"jobs"})
         sources = job.model_dump(exclude={"name"})
-        return AnalyzeLogParams(**{**options, **sources, "publish": False})
+        # the failure history tells jobs apart by name: each job is its own
+        context = {"job": self.job or job.name}
+        return AnalyzeLogParams(**{**options, **sources, **context, "publish": False})
 
     @property
     def run_label(self) -> str:
@@ -208,3 +221,58 @@ class ExecuteParams(_Params):
     @property
     def run_label(self) -> str:
         return _slug(self.workflow_type)
+
+
+class RecordSuccessParams(_Params):
+    """Record a passing run: a failure that passed on the same commit and job is flaky."""
+
+    commit: str = Field(min_length=1, description="commit SHA the job passed on")
+    repository: str | None = None
+    branch: str | None = None
+    job: str | None = Field(default=None, description="the same job name as its failures")
+    attempt: int | None = Field(default=None, ge=1)
+    ci_provider: str | None = None
+    run_url: str | None = None
+    default_branch: str | None = None
+
+    @property
+    def run_label(self) -> str:
+        return f"{_slug(self.job or 'job')}-{self.commit[:12]}"
+
+
+class ConfirmCauseParams(_Params):
+    """Confirm a failure's cause (a knowledge-base entry cited first from now on) or reject a
+    knowledge-base entry proposed for it."""
+
+    signature: str = Field(
+        min_length=1, description="the report's history fingerprint or failure signature"
+    )
+    title: str | None = Field(default=None, max_length=200, description="the known issue")
+    cause: str | None = Field(default=None, max_length=4000, description="why it fails")
+    fix: list[str] = Field(default_factory=list, max_length=10, description="steps to fix it")
+    reject: bool = Field(default=False, description="mark a proposed entry as wrong instead")
+    entry_id: str | None = Field(
+        default=None, description="with reject: the entry (default: the one proposed first)"
+    )
+
+    @model_validator(mode="after")
+    def _title_and_cause(self) -> ConfirmCauseParams:
+        if not self.reject and not ((self.title or "").strip() and (self.cause or "").strip()):
+            raise ValueError("a confirmation needs a title and a cause (or reject=true)")
+        return self
+
+    @property
+    def run_label(self) -> str:
+        return f"{'reject' if self.reject else 'confirm'}-{_slug(self.signature, 16)}"
+
+
+class FailureDigestParams(_Params):
+    """The most frequent failures of a period, as a table and a chart of daily counts."""
+
+    since_days: float = Field(default=7.0, gt=0, le=366, description="how far back to look")
+    top: int = Field(default=10, ge=1, le=100, description="how many signatures to show")
+    repository: str | None = Field(default=None, description="one repository (None: all)")
+
+    @property
+    def run_label(self) -> str:
+        return f"{self.since_days:g}d-top{self.top}"

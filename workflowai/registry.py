@@ -16,9 +16,12 @@ from workflowai.errors import WorkflowTypeError
 from workflowai.params import (
     AnalyzeLogParams,
     AnalyzeRunParams,
+    ConfirmCauseParams,
     ExecuteParams,
+    FailureDigestParams,
     GenerateParams,
     IndexParams,
+    RecordSuccessParams,
     ReindexParams,
     SearchParams,
 )
@@ -86,6 +89,24 @@ WORKFLOW_TYPES: dict[str, WorkflowType] = {
             GenerateParams,
             "flows/generate.py:generate_flow",
             "Generate text with the configured model.",
+        ),
+        WorkflowType(
+            "record-success",
+            RecordSuccessParams,
+            "flows/history.py:record_success_flow",
+            "Record a passing run: failures that passed on the same commit and job are flaky.",
+        ),
+        WorkflowType(
+            "confirm-cause",
+            ConfirmCauseParams,
+            "flows/history.py:confirm_cause_flow",
+            "Confirm a failure's cause (a knowledge-base entry cited first) or reject a match.",
+        ),
+        WorkflowType(
+            "failure-digest",
+            FailureDigestParams,
+            "flows/history.py:failure_digest_flow",
+            "The most frequent failures of a period: table and daily-count chart artifacts.",
         ),
     )
 }

@@ -179,6 +179,36 @@ class ReindexSettings(_Section):
     timezone: str = "UTC"
 
 
+class HistoryBackend(StrEnum):
+    SQLITE = "sqlite"
+    ELASTICSEARCH = "elasticsearch"
+
+
+class HistorySettings(_Section):
+    """The failure history (`workflowai.history`): where runs are kept, how verdicts judge."""
+
+    enabled: bool = True
+    backend: HistoryBackend = HistoryBackend.SQLITE
+    # None: <home>/history.sqlite
+    sqlite_path: Path | None = None
+    # Elasticsearch (connection from the `elasticsearch` section): <prefix>-runs, -decisions
+    es_index_prefix: str = "workflowai-history"
+    # used when the run's context does not name the repository's default branch
+    default_branch: str = "main"
+    # broken-base: the same fingerprint failed on the default branch within this window
+    broken_base_window_h: float = Field(default=72.0, gt=0)
+    # flaky: the same fingerprint hit this many branches (not the default) within the window
+    flaky_window_h: float = Field(default=24.0, gt=0)
+    flaky_min_branches: int = Field(default=3, ge=2)
+    # confirmed causes are written here as knowledge-base entries; None: <home>/confirmed
+    confirmed_dir: Path | None = None
+    # earlier runs linked from a report
+    max_earlier_runs: int = Field(default=5, ge=0, le=50)
+    # the failure-digest deployment's schedule (`workflowai setup` fills prefect.yaml with it)
+    digest_cron: str = "0 7 * * *"
+    digest_timezone: str = "UTC"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WORKFLOWAI_",
@@ -199,7 +229,16 @@ class Settings(BaseSettings):
     log_storage: LogStorageSettings = Field(default_factory=LogStorageSettings)
     inputs: InputSettings = Field(default_factory=InputSettings)
     results: ResultSettings = Field(default_factory=ResultSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
 
     @property
     def sqlite_path(self) -> Path:
         return self.store.sqlite_path or self.home / "kb.sqlite"
+
+    @property
+    def history_sqlite_path(self) -> Path:
+        return self.history.sqlite_path or self.home / "history.sqlite"
+
+    @property
+    def confirmed_dir(self) -> Path:
+        return self.history.confirmed_dir or self.home / "confirmed"

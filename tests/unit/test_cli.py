@@ -25,9 +25,12 @@ def test_cli_types_prints_every_schema() -> None:
     assert set(document) == {
         "analyze-log",
         "analyze-run",
+        "confirm-cause",
         "execute",
+        "failure-digest",
         "generate",
         "index",
+        "record-success",
         "reindex",
         "search",
     }

@@ -104,8 +104,21 @@ def test_prefect_yaml_reindex_runs_on_the_shared_cron_schedule(config: dict[str,
     schedule = CronSchedule(cron=defaults.cron, timezone=defaults.timezone)
     assert schedule.cron == "0 3 * * *"
     assert reindex["parameters"] == {"params": {}}
-    others = [d for d in config["deployments"] if d is not reindex]
+    digest = _deployment(config, "failure-digest")
+    others = [d for d in config["deployments"] if d is not reindex and d is not digest]
     assert all(d["schedules"] == [] for d in others)
+
+
+def test_prefect_yaml_failure_digest_runs_on_its_cron_schedule(config: dict[str, Any]) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    digest = _deployment(config, "failure-digest")
+    daily = config["definitions"]["schedules"]["daily_digest"]
+    assert digest["schedules"][0] is daily
+    assert daily["cron"] == "{{ $WORKFLOWAI_HISTORY__DIGEST_CRON }}"
+    defaults = Settings().history
+    assert CronSchedule(cron=defaults.digest_cron, timezone=defaults.digest_timezone)
+    assert digest["parameters"] == {"params": {}}
 
 
 def test_prefect_yaml_runs_start_in_the_repository(config: dict[str, Any]) -> None:
@@ -120,6 +133,7 @@ def test_prefect_yaml_uses_anchors_for_pools_and_schedules() -> None:
     assert text.count("*gpu_pool") == len(GPU_TYPES) + variant_pools.count("gpu")
     assert text.count("*cpu_pool") == len(WORKFLOW_TYPES) - len(GPU_TYPES)
     assert text.count("*nightly_reindex") == 1
+    assert text.count("*daily_digest") == 1
 
 
 def test_prefect_yaml_pools_set_no_job_variables(config: dict[str, Any]) -> None:

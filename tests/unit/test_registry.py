@@ -31,9 +31,12 @@ def test_registry_lists_the_workflow_types() -> None:
     assert sorted(WORKFLOW_TYPES) == [
         "analyze-log",
         "analyze-run",
+        "confirm-cause",
         "execute",
+        "failure-digest",
         "generate",
         "index",
+        "record-success",
         "reindex",
         "search",
     ]
@@ -52,7 +55,7 @@ def test_registry_entrypoint_names_a_function_in_an_existing_flow_module(name: s
 
 
 def test_registry_unknown_type_lists_the_valid_ones() -> None:
-    with pytest.raises(WorkflowTypeError, match="valid types: analyze-log, analyze-run, execute"):
+    with pytest.raises(WorkflowTypeError, match="valid types: analyze-log, analyze-run, confirm-"):
         get_workflow_type("analyse")
 
 

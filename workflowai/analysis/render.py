@@ -75,6 +75,38 @@ def _table(report: AnalysisReport) -> list[str]:
     return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
 
 
+_SAFE_URL = re.compile(r"^https?://[^\s<>()\[\]\"'`\\]+$")
+
+
+def history_lines(report: AnalysisReport) -> list[str]:
+    """The verdict from the failure history (and a confirmed known issue) under the summary."""
+    history = report.history
+    if history is None:
+        return []
+    facts = [f"{history.occurrences} occurrence{'s' if history.occurrences > 1 else ''}"]
+    if history.first_seen is not None:
+        facts.append(f"first seen {history.first_seen:%Y-%m-%d}")
+    if history.branches:
+        facts.append(
+            "branches: " + ", ".join(escape_inline(b, limit=80) for b in history.branches[:5])
+        )
+    line = f"**Verdict: {history.verdict.value}** ({'; '.join(facts)})"
+    if history.reason:
+        line += f": {escape_inline(history.reason, limit=300)}"
+    links = [r.run_url for r in history.earlier_runs if r.run_url and _SAFE_URL.match(r.run_url)]
+    if links:
+        line += " Earlier runs: " + " ".join(f"[{i}]({u})" for i, u in enumerate(links, 1))
+    out = [line, ""]
+    known = history.known_issue
+    if known is not None:
+        out += [
+            f"**Known issue (confirmed {known.confirmed_at:%Y-%m-%d}):** "
+            f"{escape_inline(known.title, limit=200)}: {escape_inline(known.cause, limit=600)}",
+            "",
+        ]
+    return out
+
+
 _KIND_LABELS = {
     FindingKind.TEST_FAILURE: "test",
     FindingKind.COMPILE_ERROR: "compile error",
@@ -129,6 +161,7 @@ def render_markdown(report: AnalysisReport) -> str:
         "",
         f"**Summary:** {escape_inline(report.summary)}",
         "",
+        *history_lines(report),
         *_table(report),
         "",
         *_findings_table(report),

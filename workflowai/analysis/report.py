@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflowai.history.models import RunHistory
+
 REPORT_SCHEMA_VERSION = "2.0"
 
 
@@ -192,6 +194,9 @@ class AnalysisReport(_Model):
     provenance: Provenance = Field(default_factory=Provenance)
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    history: RunHistory | None = Field(
+        default=None, description="verdict from the failure history (None: not recorded)"
+    )
 
 
 class ReportDraft(_Model):

@@ -30,6 +30,7 @@ TEXT_SUFFIXES = {*MARKDOWN_SUFFIXES, ".txt", ".text", ".rst"}
 RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
 SUPPORTED = TEXT_SUFFIXES | RECORD_SUFFIXES
 RUNBOOK_KEYS = {"symptoms", "signatures", "cause", "fix"}
+CONFIRMATION_KEYS = ("fingerprint", "failure_signature", "confirmed_at")
 # a folder's README describes the folder (the entry format, say), it is not knowledge
 SKIPPED_IN_FOLDERS = {"readme.md", "readme.txt", "readme.rst"}
 
@@ -198,6 +199,8 @@ def _runbook_document(entry: Mapping[str, Any], ref: _RecordRef) -> Document:
                 "cause": cause,
                 "fix": "\n".join(fixes),
                 "tags": ",".join(_as_list(entry.get("tags"))),
+                # a confirmed cause (workflowai confirm) says which failure it explains
+                **{k: entry[k] for k in CONFIRMATION_KEYS if entry.get(k)},
             }
         ),
     )
