@@ -15,7 +15,8 @@ from workflowai.params import ExecuteParams
         (
             "no-such-type",
             {},
-            "valid types: analyze-log, analyze-run, execute, generate, index, reindex",
+            "valid types: analyze-log, analyze-run, confirm-cause, execute, failure-digest, "
+            "generate, index, record-success, reindex",
         ),
         ("search", {"query": ""}, "query: String should have at least 1 character"),
         ("search", {"query": "x", "top_k": 0}, "top_k: Input should be greater than or equal to 1"),

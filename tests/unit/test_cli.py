@@ -222,7 +222,12 @@ def test_cli_analyze_log_several_logs_print_one_json_line_each(tmp_path: Path) -
     assert "wJalrXUtnFEMI" not in result.stdout
     assert empty["error"] == "LogParseError: empty log" and "report" not in empty
     assert npm["report"]["category"] == "dependency"
-    assert single["report"] == java["report"]
+    # the same log again: the same report, and history has seen it once before
+    assert {**single["report"], "history": None} == {**java["report"], "history": None}
+    assert (java["report"]["history"]["verdict"], single["report"]["history"]["verdict"]) == (
+        "new",
+        "recurring",
+    )
     assert "1 of 4 logs could not be analyzed" in result.output
 
 
