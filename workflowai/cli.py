@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,11 +21,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from workflowai import cli_render, cli_server
-from workflowai.analysis.report import LogType
 from workflowai.errors import AppError
-from workflowai.history.context import resolve_context
-from workflowai.history.models import RunContext
-from workflowai.params import AnalyzeLogParams, GenerateParams, IndexParams, ReindexParams
+from workflowai.params import GenerateParams, IndexParams, ReindexParams
 from workflowai.registry import WORKFLOW_TYPES
 from workflowai.schemas import MetaValue, SearchRequest
 from workflowai.settings import SearchMode, Settings
@@ -67,7 +62,7 @@ def main(
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+def fail(message: str, code: int) -> typer.Exit:
     err.print(f"error: {message}", markup=False, highlight=False)
     return typer.Exit(code)
 
@@ -80,24 +75,24 @@ def run_guarded(call: Callable[[], T]) -> T:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
         )
-        raise _fail(problems, EXIT_BAD_INPUT) from None
+        raise fail(problems, EXIT_BAD_INPUT) from None
     except (AppError, ValueError, FileNotFoundError, IsADirectoryError) as exc:
         code = EXIT_ERROR if isinstance(exc, AppError) else EXIT_BAD_INPUT
-        raise _fail(str(exc) or type(exc).__name__, code) from None
+        raise fail(str(exc) or type(exc).__name__, code) from None
     except Exception as exc:  # the CLI boundary: anything else is one line unless --verbose
         if _STATE["verbose"]:
             raise
-        raise _fail(f"{type(exc).__name__}: {exc} (--verbose shows the traceback)", 1) from None
+        raise fail(f"{type(exc).__name__}: {exc} (--verbose shows the traceback)", 1) from None
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
     return run_guarded(Settings)
 
 
 def run_flow(call: Callable[[], T]) -> T:
     """`run_guarded(call)` with Prefect pointed at the kept local server when no API URL is
     set (flows/local_server.py): a run then costs no server start and stop."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     def in_local_api() -> T:
         from flows.local_server import local_api
@@ -124,7 +119,7 @@ def index(
     params = run_guarded(lambda: IndexParams(paths=paths, prune=prune, batch_chunks=batch_chunks))
     for path in params.paths:
         if not path.exists():
-            raise _fail(f"no such file or folder: {path}", EXIT_BAD_INPUT)
+            raise fail(f"no such file or folder: {path}", EXIT_BAD_INPUT)
     from flows.index import index_flow
 
     with cli_render.progress_from_logs(err):
@@ -140,7 +135,7 @@ def _parse_filters(items: list[str]) -> dict[str, MetaValue]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise _fail(f"--filter takes key=value; got {item!r}", EXIT_BAD_INPUT)
+            raise fail(f"--filter takes key=value; got {item!r}", EXIT_BAD_INPUT)
         filters[key.strip()] = value.strip()
     return filters
 
@@ -158,7 +153,7 @@ def search(
     request = run_guarded(
         lambda: SearchRequest(query=query, mode=mode, top_k=top_k, filters=filters)
     )
-    settings = _settings()
+    settings = settings_or_exit()
     from workflowai.knowledge.embedding import build_embedder
     from workflowai.knowledge.factory import build_store
     from workflowai.knowledge.search import search as run_search
@@ -182,7 +177,7 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
     """Size, backend and embedding model of the knowledge base."""
     from workflowai.knowledge.factory import build_store
 
-    settings = _settings()
+    settings = settings_or_exit()
 
     def call() -> Any:
         store = build_store(settings)
@@ -210,142 +205,6 @@ def reindex(
     with cli_render.progress_from_logs(err):
         result = run_flow(lambda: reindex_flow(params))
     _print_json(result.model_dump(mode="json") if hasattr(result, "model_dump") else result)
-
-
-def _stdin_to_file() -> Path:
-    """Stdin, byte for byte, in a private (0600) temp file: logs are never flow parameters.
-
-    The caller removes it; a failed copy removes it here.
-    """
-    with tempfile.NamedTemporaryFile(
-        prefix="workflowai-log-", suffix=".log", delete=False
-    ) as handle:
-        try:
-            shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
-        except BaseException:
-            handle.close()
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-    return Path(handle.name)
-
-
-@app.command("analyze-log")
-def analyze_log(
-    logs: list[str] = typer.Argument(
-        ..., help="log file(s), folder(s) of logs, or - for stdin; several: JSON Lines"
-    ),
-    output_format: str = typer.Option("md", "--format", "-f", help="md or json (one log)"),
-    baseline: Path | None = typer.Option(None, help="a passing log of the same job"),
-    log_type: LogType = typer.Option(LogType.BUILD, help="build, deploy or test"),
-    ci_provider: str | None = typer.Option(None, help="github-actions, gitlab, jenkins, ..."),
-    model: bool = typer.Option(False, "--model/--no-model", help="let the LLM write prose"),
-    agent: bool = typer.Option(False, help="agent mode: the model may search the KB"),
-    top_k: int = typer.Option(5, "--top-k", min=1, max=50),
-    max_tokens: int = typer.Option(512, min=16),
-    repository: str | None = typer.Option(None, help="history: owner/name (default: CI's)"),
-    branch: str | None = typer.Option(None, help="history: branch (default: CI's)"),
-    commit: str | None = typer.Option(None, help="history: commit SHA (default: CI's)"),
-    job: str | None = typer.Option(None, help="history: job name, with matrix values"),
-    attempt: int | None = typer.Option(None, min=1, help="history: run attempt"),
-    run_url: str | None = typer.Option(None, help="history: link to the run"),
-    history: bool = typer.Option(True, "--history/--no-history", help="record, show verdict"),
-) -> None:
-    """Analyze failing CI/CD logs; exit 0 when every log was analyzed.
-
-    One log prints its report (md or json). Several logs, or a folder, print JSON Lines, one
-    {"log", "report"} (or {"log", "error"}) per log, from one process: start-up is paid once.
-    """
-    if output_format not in {"md", "json"}:
-        raise _fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
-    if baseline is not None and not baseline.is_file():
-        raise _fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
-    flags = RunContext(
-        repository=repository,
-        branch=branch,
-        commit=commit,
-        job=job,
-        attempt=attempt,
-        provider=ci_provider,
-        run_url=run_url,
-    )
-    context = resolve_context(flags, os.environ)
-
-    def params_for(path: Path) -> AnalyzeLogParams:
-        return AnalyzeLogParams(
-            log_path=path.resolve(),
-            baseline_path=baseline.resolve() if baseline else None,
-            log_type=log_type,
-            ci_provider=context.provider,
-            use_model=model or agent,
-            agent=agent,
-            top_k=top_k,
-            max_tokens=max_tokens,
-            record_history=history,
-            **context.model_dump(exclude={"provider"}),
-        )
-
-    if len(logs) > 1 or Path(logs[0]).is_dir():
-        _analyze_many(logs, params_for)
-        return
-    if logs[0] != "-" and not Path(logs[0]).is_file():
-        raise _fail(f"no such log file: {logs[0]}", EXIT_BAD_INPUT)
-    from workflowai.analysis.render import render_markdown
-
-    # the raw stdin copy is removed on every way out (errors, Ctrl-C): nothing raw stays behind
-    path = _stdin_to_file() if logs[0] == "-" else Path(logs[0])
-    try:
-        params = run_guarded(lambda: params_for(path))
-        report = _analyze_one(params)
-    finally:
-        if logs[0] == "-":
-            path.unlink(missing_ok=True)
-    if output_format == "json":
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
-    else:
-        sys.stdout.write(render_markdown(report) + "\n")
-
-
-def _warm_report(params: AnalyzeLogParams) -> Any:
-    """The report from the kept local server's warm process (flows/local_analysis.py), or
-    None: then this process runs the flow (and starts that server for the next run)."""
-    if not _settings().prefect.keep_local_server:
-        return None
-    from flows.local_analysis import analyze_via_kept_server
-    from flows.local_server import cli_state
-
-    return analyze_via_kept_server(params, *cli_state())
-
-
-def _analyze_one(params: AnalyzeLogParams) -> Any:
-    report = run_guarded(lambda: _warm_report(params))
-    if report is None:
-        from flows.analyze_log import analyze_log_flow
-
-        report = run_flow(lambda: analyze_log_flow(params))
-    return report
-
-
-def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
-    from workflowai.cli_analyze import analyze_each, expand_logs
-
-    paths = run_guarded(lambda: expand_logs(items))
-
-    def each(path: Path) -> Any:
-        params = params_for(path)
-        report = _warm_report(params)
-        if report is None:
-            from flows.analyze_log import analyze_log_flow
-
-            report = analyze_log_flow(params)
-        return report
-
-    def write(line: str) -> None:
-        sys.stdout.write(line)
-        sys.stdout.flush()  # a reader of the stream sees each report as it is done
-
-    failed = run_flow(lambda: analyze_each(paths, each, write))
-    if failed:
-        raise _fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
 
 
 @app.command()
@@ -378,7 +237,7 @@ def model_info() -> None:
     from workflowai.knowledge.embedding import build_embedder
     from workflowai.llm.factory import build_generator
 
-    settings = _settings()
+    settings = settings_or_exit()
     embedder = run_guarded(lambda: build_embedder(settings.embedding))
     out.print(f"embedding: {embedder.model_name} (dim {embedder.dim})")
     generator = run_guarded(lambda: build_generator(settings.generation))
@@ -395,7 +254,7 @@ def types(
     if name is not None:
         if name not in document:
             valid = ", ".join(sorted(document))
-            raise _fail(f"unknown workflow type {name!r}; valid types: {valid}", EXIT_BAD_INPUT)
+            raise fail(f"unknown workflow type {name!r}; valid types: {valid}", EXIT_BAD_INPUT)
         document = {name: document[name]}
     _print_json(document)
 
@@ -411,3 +270,7 @@ cli_server.register(app)
 from workflowai import cli_history  # noqa: E402  (its commands import this module lazily)
 
 cli_history.register(app)
+
+from workflowai import cli_analyze  # noqa: E402  (its command imports this module lazily)
+
+cli_analyze.register(app)

@@ -1,21 +1,32 @@
-"""Several logs in one `analyze-log` call: start-up paid once, one JSON line per log.
+"""The `analyze-log` command: one log (Markdown or JSON), or several in one call.
 
-Importing Prefect and the analysis code, reaching the Prefect API and loading the embedder
+Several logs in one call pay start-up once and print one JSON line per log. Importing Prefect
+and the analysis code, reaching the Prefect API and loading the embedder
 happen once per process; each log is still its own `analyze-log` flow run (its own run in the
 UI, its own report artifact). One log's failure (empty, binary, unreadable) is reported on its
-line and the others go on. Pure of Prefect: the caller passes the function that runs a flow.
+line and the others go on. Flows are imported inside the command (the library stays
+Prefect-free); `workflowai.cli` registers the command and lends its error handling.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import typer
 from pydantic import ValidationError
 
+from workflowai.analysis.report import LogType
 from workflowai.errors import AppError
+from workflowai.history.context import resolve_context
+from workflowai.history.models import RunContext
+from workflowai.params import AnalyzeLogParams
 
 if TYPE_CHECKING:
     from workflowai.analysis.report import AnalysisReport
@@ -73,3 +84,149 @@ def analyze_each(
             line = report_line(log, None, f"{type(exc).__name__}: {exc}")
         write(line + "\n")
     return failed
+
+
+def _stdin_to_file() -> Path:
+    """Stdin, byte for byte, in a private (0600) temp file: logs are never flow parameters.
+
+    The caller removes it; a failed copy removes it here.
+    """
+    with tempfile.NamedTemporaryFile(
+        prefix="workflowai-log-", suffix=".log", delete=False
+    ) as handle:
+        try:
+            shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
+        except BaseException:
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+    return Path(handle.name)
+
+
+def analyze_log(
+    logs: list[str] = typer.Argument(
+        ..., help="log file(s), folder(s) of logs, or - for stdin; several: JSON Lines"
+    ),
+    output_format: str = typer.Option("md", "--format", "-f", help="md or json (one log)"),
+    baseline: Path | None = typer.Option(None, help="a passing log of the same job"),
+    log_type: LogType = typer.Option(LogType.BUILD, help="build, deploy or test"),
+    ci_provider: str | None = typer.Option(None, help="github-actions, gitlab, jenkins, ..."),
+    model: bool = typer.Option(False, "--model/--no-model", help="let the LLM write prose"),
+    agent: bool = typer.Option(False, help="agent mode: the model may search the KB"),
+    top_k: int = typer.Option(5, "--top-k", min=1, max=50),
+    max_tokens: int = typer.Option(512, min=16),
+    repository: str | None = typer.Option(None, help="history: owner/name (default: CI's)"),
+    branch: str | None = typer.Option(None, help="history: branch (default: CI's)"),
+    commit: str | None = typer.Option(None, help="history: commit SHA (default: CI's)"),
+    job: str | None = typer.Option(None, help="history: job name, with matrix values"),
+    attempt: int | None = typer.Option(None, min=1, help="history: run attempt"),
+    run_url: str | None = typer.Option(None, help="history: link to the run"),
+    history: bool = typer.Option(True, "--history/--no-history", help="record, show verdict"),
+) -> None:
+    """Analyze failing CI/CD logs; exit 0 when every log was analyzed.
+
+    One log prints its report (md or json). Several logs, or a folder, print JSON Lines, one
+    {"log", "report"} (or {"log", "error"}) per log, from one process: start-up is paid once.
+    """
+    from workflowai.cli import EXIT_BAD_INPUT, fail, run_guarded
+
+    if output_format not in {"md", "json"}:
+        raise fail(f"--format must be md or json; got {output_format!r}", EXIT_BAD_INPUT)
+    if baseline is not None and not baseline.is_file():
+        raise fail(f"no such baseline file: {baseline}", EXIT_BAD_INPUT)
+    flags = RunContext(
+        repository=repository,
+        branch=branch,
+        commit=commit,
+        job=job,
+        attempt=attempt,
+        provider=ci_provider,
+        run_url=run_url,
+    )
+    context = resolve_context(flags, os.environ)
+
+    def params_for(path: Path) -> AnalyzeLogParams:
+        return AnalyzeLogParams(
+            log_path=path.resolve(),
+            baseline_path=baseline.resolve() if baseline else None,
+            log_type=log_type,
+            ci_provider=context.provider,
+            use_model=model or agent,
+            agent=agent,
+            top_k=top_k,
+            max_tokens=max_tokens,
+            record_history=history,
+            **context.model_dump(exclude={"provider"}),
+        )
+
+    if len(logs) > 1 or Path(logs[0]).is_dir():
+        _analyze_many(logs, params_for)
+        return
+    if logs[0] != "-" and not Path(logs[0]).is_file():
+        raise fail(f"no such log file: {logs[0]}", EXIT_BAD_INPUT)
+    from workflowai.analysis.render import render_markdown
+
+    # the raw stdin copy is removed on every way out (errors, Ctrl-C): nothing raw stays behind
+    path = _stdin_to_file() if logs[0] == "-" else Path(logs[0])
+    try:
+        params = run_guarded(lambda: params_for(path))
+        report = _analyze_one(params)
+    finally:
+        if logs[0] == "-":
+            path.unlink(missing_ok=True)
+    if output_format == "json":
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(render_markdown(report) + "\n")
+
+
+def _warm_report(params: AnalyzeLogParams) -> Any:
+    """The report from the kept local server's warm process (flows/local_analysis.py), or
+    None: then this process runs the flow (and starts that server for the next run)."""
+    from workflowai.cli import settings_or_exit
+
+    if not settings_or_exit().prefect.keep_local_server:
+        return None
+    from flows.local_analysis import analyze_via_kept_server
+    from flows.local_server import cli_state
+
+    return analyze_via_kept_server(params, *cli_state())
+
+
+def _analyze_one(params: AnalyzeLogParams) -> Any:
+    from workflowai.cli import run_flow, run_guarded
+
+    report = run_guarded(lambda: _warm_report(params))
+    if report is None:
+        from flows.analyze_log import analyze_log_flow
+
+        report = run_flow(lambda: analyze_log_flow(params))
+    return report
+
+
+def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
+    from workflowai.cli import EXIT_ERROR, fail, run_flow, run_guarded
+
+    paths = run_guarded(lambda: expand_logs(items))
+
+    def each(path: Path) -> Any:
+        params = params_for(path)
+        report = _warm_report(params)
+        if report is None:
+            from flows.analyze_log import analyze_log_flow
+
+            report = analyze_log_flow(params)
+        return report
+
+    def write(line: str) -> None:
+        sys.stdout.write(line)
+        sys.stdout.flush()  # a reader of the stream sees each report as it is done
+
+    failed = run_flow(lambda: analyze_each(paths, each, write))
+    if failed:
+        raise fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `analyze-log` to the main CLI."""
+    app.command("analyze-log")(analyze_log)
