@@ -92,6 +92,8 @@ _FILE_NOT_FOUND = re.compile(
     r"directory, \w+|No such file or directory):? '([^']+)'"
 )
 _SPACES = re.compile(r"\s+")
+# a runner's own exit line says nothing the exit code does not
+_EXIT_LINE = re.compile(r"exit code|exited with|returned exit", re.I)
 
 
 def short_message(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -176,7 +178,8 @@ def compose_summary(
     if root.kind is FindingKind.PROCESS_EXIT:
         command = root.command or failing_step or "the job's command"
         text = f"{command} failed" + (f" with exit code {exit_code}" if exit_code else "")
-        text += f": {short_message(root.message)}" if root.message else ""
+        if root.message and not _EXIT_LINE.search(root.message):
+            text += f": {short_message(root.message)}"
     else:
         tool = f" ({root.tool})" if root.tool and root.kind is not FindingKind.TEST_FAILURE else ""
         text = f"{_count_phrase(root.kind, count)}{tool}: {_items(same)}"

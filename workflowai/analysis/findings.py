@@ -439,7 +439,11 @@ def _told_by_tests(draft: _Draft, messages: list[str]) -> bool:
 
 
 def _root(drafts: list[_Draft]) -> _Draft:
-    real = [d for d in drafts if d.kind is not FindingKind.PROCESS_EXIT] or drafts
+    real = [d for d in drafts if d.kind is not FindingKind.PROCESS_EXIT]
+    if not real:  # only exits: the one that names its command (a build tool's task) first
+        return max(
+            drafts, key=lambda d: ("command" in d.fields, d.source != "runner-exit", d.score)
+        )
     best = max(d.score for d in real)
     strong = [d for d in real if d.score >= best * 0.5]
     job_level = [d for d in strong if d.kind in kinds.JOB_LEVEL]
