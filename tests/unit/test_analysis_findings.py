@@ -149,6 +149,17 @@ GRAMMAR_CASES: list[tuple[str, FindingKind, dict[str, str]]] = [
     ),
     ("bash: line 1: yarnx: command not found", FindingKind.COMMAND_NOT_FOUND, {"command": "yarnx"}),
     (
+        "Unable to create file for report: /ws/app/target/surefire-reports/A.txt (No space left on device)",
+        FindingKind.INFRASTRUCTURE_ERROR,
+        {"file": "/ws/app/target/surefire-reports/A.txt", "message": "No space left on device"},
+    ),
+    (
+        "fatal: detected dubious ownership in repository at '/github/workspace'",
+        FindingKind.CONFIG_ERROR,
+        {"file": "/github/workspace"},
+    ),
+    ("NameError: name 'Github' is not defined", FindingKind.COMPILE_ERROR, {"code": "NameError"}),
+    (
         "curl: (6) Could not resolve host: artifacts.internal.example",
         FindingKind.NETWORK_ERROR,
         {"host": "artifacts.internal.example"},
