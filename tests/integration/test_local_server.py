@@ -83,7 +83,13 @@ def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
         second = _cli(env, "analyze-log", str(log), "--format", "json")
         assert second.returncode == 0, second.stderr
         assert json.loads((home / STATE_FILE).read_text()) == state  # the same server
-        assert json.loads(second.stdout) == json.loads(first.stdout)
+        one, two = json.loads(first.stdout), json.loads(second.stdout)
+        # the same analysis; the history (kept with the server's home) has seen it once more
+        assert (one.pop("history")["verdict"], two.pop("history")["verdict"]) == (
+            "new",
+            "recurring",
+        )
+        assert two == one
         status = _cli(env, "server", "status")
         assert status.returncode == 0 and status.stdout.strip() == state["url"]
         names = asyncio.run(_flow_run_names(state["url"]))

@@ -73,7 +73,9 @@ def test_setup_deploys_every_workflow_type_to_its_pool(prefect_stack: PrefectSta
         )
     )
     by_name = {d.name: d for d in deployments}
-    assert sorted(by_name) == sorted(f"{t}-it" for t in [*WORKFLOW_TYPES, "analyze-log-model"])
+    assert sorted(by_name) == sorted(
+        f"{t}-it" for t in [*WORKFLOW_TYPES, "analyze-log-model", "analyze-run-model"]
+    )
     # only generation waits for a GPU worker: an analysis without a model runs on cpu
     assert by_name["analyze-log-model-it"].work_pool_name == "gpu"
     assert by_name["analyze-run-model-it"].work_pool_name == "gpu"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from workflowai.local_stack import LocalStack
+from workflowai.logref import LogRef
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -48,7 +49,24 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
         local.stop()
 
 
-def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack) -> None:
+async def _upload_logs(api_url: str, home: Path) -> list[LogRef]:
+    """Each log redacted, packed and uploaded as `trigger --file` does: runs take references."""
+    from prefect.client.orchestration import PrefectClient
+
+    from tasks.log_storage import aload_blob_store, ensure_log_storage_block
+    from workflowai.logpack import prepare_log
+    from workflowai.logref import upload
+    from workflowai.settings import Settings
+
+    settings = Settings(home=home)
+    async with PrefectClient(api_url) as client:
+        await ensure_log_storage_block(client, settings)
+        store = await aload_blob_store(client, settings)
+    cap = settings.log_storage.max_bytes
+    return [upload(store, prepare_log(t.encode(), settings.analysis), max_bytes=cap) for t in LOGS]
+
+
+def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack, tmp_path: Path) -> None:
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_RESULTS_LOCAL_STORAGE_PATH,
@@ -63,8 +81,9 @@ def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack) -> N
         PREFECT_API_URL: stack.api_url,
         PREFECT_RESULTS_LOCAL_STORAGE_PATH: env["PREFECT_RESULTS_LOCAL_STORAGE_PATH"],
     }
+    refs = asyncio.run(_upload_logs(stack.api_url, tmp_path / "home"))
     with temporary_settings(updates=updates):  # type: ignore[arg-type]
-        futures = [analyze_log_background.delay(AnalyzeLogParams(log_text=t)) for t in LOGS]
+        futures = [analyze_log_background.delay(AnalyzeLogParams(log_ref=r)) for r in refs]
         reports = [future.result(timeout=600) for future in futures]
         names = asyncio.run(_flow_run_names(stack.api_url))
     assert [r.category.value for r in reports] == ["dependency", "out-of-memory", "dependency"]

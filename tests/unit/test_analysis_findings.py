@@ -406,6 +406,10 @@ def test_kinds_command_category(command: str, category: Category | None) -> None
         ("remote: HTTP Basic: Access denied", FindingKind.PERMISSION_DENIED),
         ("java.lang.OutOfMemoryError: Java heap space", FindingKind.OUT_OF_MEMORY),
         ("AssertionError: assert 3 == 4", None),
+        # errno names are whole words: the exception's name holds "eNotFound"
+        ("E   ModuleNotFoundError: No module named 'requests'", FindingKind.MISSING_DEPENDENCY),
+        ("connect ECONNREFUSED 127.0.0.1:5432", FindingKind.NETWORK_ERROR),
+        ("npm ERR! syscall open ENOENT", FindingKind.CONFIG_ERROR),
     ],
 )
 def test_kinds_classify_message(message: str, kind: FindingKind | None) -> None:

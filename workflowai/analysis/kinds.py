@@ -71,25 +71,29 @@ _MESSAGE_KINDS: list[tuple[re.Pattern[str], FindingKind]] = [
         FindingKind.OUT_OF_MEMORY,
     ),
     (
-        re.compile(r"No space left on device|ENOSPC|disk quota exceeded|Segmentation fault", re.I),
+        re.compile(
+            r"No space left on device|\bENOSPC\b|disk quota exceeded|Segmentation fault", re.I
+        ),
         FindingKind.INFRASTRUCTURE_ERROR,
     ),
     (
         re.compile(
+            # errno names (ENOTFOUND...) as whole words: "ModuleNotFoundError" holds "eNotFound"
             r"Could not resolve host|Name or service not known|Temporary failure in name "
-            r"resolution|getaddrinfo|ENOTFOUND|EAI_AGAIN|no such host|UnknownHost|Connection "
-            r"refused|ECONNREFUSED|ConnectionRefused|connection reset|ECONNRESET|socket hang up|"
-            r"Network is unreachable|ENETUNREACH|Failed to establish a new connection|Max retries "
-            r"exceeded|Read timed out|Connect(?:ion)? timed out|ETIMEDOUT|i/o timeout|TLS "
-            r"handshake|SSL|certificate verify failed|x509|PKIX|\b50[234]\b|\b429\b|Too Many "
-            r"Requests|rate limit|toomanyrequests|Service Unavailable|Bad Gateway",
+            r"resolution|getaddrinfo|\bENOTFOUND\b|\bEAI_AGAIN\b|no such host|UnknownHost|"
+            r"Connection refused|\bECONNREFUSED\b|ConnectionRefused|connection reset|"
+            r"\bECONNRESET\b|socket hang up|Network is unreachable|\bENETUNREACH\b|"
+            r"Failed to establish a new connection|Max retries exceeded|Read timed out|"
+            r"Connect(?:ion)? timed out|\bETIMEDOUT\b|i/o timeout|TLS handshake|\bSSL|"
+            r"certificate verify failed|x509|PKIX|\b50[234]\b|\b429\b|Too Many Requests|"
+            r"rate limit|toomanyrequests|Service Unavailable|Bad Gateway",
             re.I,
         ),
         FindingKind.NETWORK_ERROR,
     ),
     (
         re.compile(
-            r"Permission denied|EACCES|EPERM\b|not permitted|\b401\b|\b403\b|Unauthorized|"
+            r"Permission denied|\bEACCES\b|\bEPERM\b|not permitted|\b401\b|\b403\b|Unauthorized|"
             r"Forbidden|Authentication failed|authentication required|Bad credentials|access "
             r"denied|AccessDenied|not authorized|denied: requested access|invalid credentials|"
             r"could not read Username",
@@ -117,7 +121,7 @@ _MESSAGE_KINDS: list[tuple[re.Pattern[str], FindingKind]] = [
     ),
     (
         re.compile(
-            r"No such file or directory|ENOENT|FileNotFoundError|does not exist|Invalid|"
+            r"No such file or directory|\bENOENT\b|FileNotFoundError|does not exist|Invalid|"
             r"Unsupported|not supported|Missing required|is required|undeclared|Reference to "
             r"undeclared|syntax error|Unknown (?:option|argument|key)",
             re.I,
