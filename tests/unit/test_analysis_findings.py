@@ -175,6 +175,31 @@ GRAMMAR_CASES: list[tuple[str, FindingKind, dict[str, str]]] = [
         {"file": "/usr/lib/node_modules/.staging/x.json"},
     ),
     (
+        "  - The requested package acme/widgets 4.4@dev exists as acme/widgets[2.7.x-dev, 3.0.x-dev]",
+        FindingKind.MISSING_DEPENDENCY,
+        {"package": "acme/widgets", "requirement": "4.4@dev"},
+    ),
+    (
+        'signal(error ("Package `emacs-25.1\' is unavailable"))',
+        FindingKind.MISSING_DEPENDENCY,
+        {"package": "emacs", "version": "25.1"},
+    ),
+    (
+        'signal(error ("No version of command-log-mode >= nil is available"))',
+        FindingKind.MISSING_DEPENDENCY,
+        {"package": "command-log-mode"},
+    ),
+    (
+        "Failed to open TCP connection to api.example.org:443 (getaddrinfo: Name or service not known)",
+        FindingKind.NETWORK_ERROR,
+        {"host": "api.example.org", "port": "443"},
+    ),
+    (
+        "    at Context.<anonymous> (test/parser.spec.ts:42:13)",
+        FindingKind.TEST_FAILURE,
+        {"file": "test/parser.spec.ts", "line": "42"},
+    ),
+    (
         "make: *** [Makefile:12: check] Error 2",
         FindingKind.PROCESS_EXIT,
         {"target": "check", "file": "Makefile"},
@@ -343,6 +368,19 @@ def test_findings_rustc_error_takes_its_location_from_the_arrow_line() -> None:
     assert (found.findings[0].file, found.findings[0].line) == ("src/main.rs", 4)
     # cargo's summary line is a fallback: it adds no second compile error
     assert sum(f.kind is FindingKind.COMPILE_ERROR for f in found.findings) == 1
+
+
+def test_findings_rustc_location_on_a_windows_runner() -> None:
+    text = "\n".join(
+        [
+            "error[E0658]: `cfg(target_vendor)` is experimental and subject to change",
+            "   --> C:\\Users\\ci\\project\\src\\lib.rs:147:45",
+            "    |",
+        ]
+    )
+    (found,) = [f for f in _findings(text).findings if f.kind is FindingKind.COMPILE_ERROR]
+    assert (found.code, found.line, found.column) == ("E0658", 147, 45)
+    assert found.file is not None and found.file.endswith("lib.rs")
 
 
 def test_findings_a_passing_step_does_not_give_the_root_cause() -> None:

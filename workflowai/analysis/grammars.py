@@ -157,7 +157,8 @@ def default_grammars() -> GrammarPack:
 
 # where a diagnostic's file and line are printed on a line of their own
 _LOCATIONS = [
-    re.compile(r"^\s*--> (?P<file>[^\s:]+):(?P<line>\d+)(?::(?P<column>\d+))?"),
+    # rustc's ` --> src/main.rs:4:5` (a Windows runner prints `C:\\...\\lib.rs:4:5`)
+    re.compile(r"^\s*--> (?P<file>(?:[A-Za-z]:)?[^\s:]+):(?P<line>\d+)(?::(?P<column>\d+))?"),
     re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)'),
     re.compile(r"^\s*(?:│\s*)?on (?P<file>[^\s:]+\.tf(?:vars)?) line (?P<line>\d+)"),
     re.compile(
