@@ -200,6 +200,22 @@ GRAMMAR_CASES: list[tuple[str, FindingKind, dict[str, str]]] = [
         {"file": "test/parser.spec.ts", "line": "42"},
     ),
     (
+        "\tFound errors in Test_popup_beval():",
+        FindingKind.TEST_FAILURE,
+        {"test": "Test_popup_beval"},
+    ),
+    (
+        "[404] http://localhost:5422/docs/dist/app.js",
+        FindingKind.CONFIG_ERROR,
+        {"code": "404", "host": "http://localhost:5422/docs/dist/app.js"},
+    ),
+    (
+        'ERROR 2019/08/01 15:12:46 [en] REF_NOT_FOUND: Ref "/docs/theming": '
+        '"/src/site/content/docs/webpack.md:38:94": page not found',
+        FindingKind.CONFIG_ERROR,
+        {"file": "/src/site/content/docs/webpack.md", "line": "38"},
+    ),
+    (
         "make: *** [Makefile:12: check] Error 2",
         FindingKind.PROCESS_EXIT,
         {"target": "check", "file": "Makefile"},
