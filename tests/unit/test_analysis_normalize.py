@@ -221,8 +221,12 @@ def test_analysis_read_log_keeps_only_context_and_tail() -> None:
     assert hit is not None and hit.candidate
 
 
-def test_analysis_read_log_200mb_in_bounded_memory(tmp_path: Path) -> None:
-    """A ~200 MB generated log streams through with a small, bounded peak (tracemalloc)."""
+def test_analysis_read_log_64mb_in_bounded_memory(tmp_path: Path) -> None:
+    """A 64 MB generated log streams through with a small, bounded peak (tracemalloc).
+
+    The peak measured 0.25 MiB: it does not grow with the file (200 MB gave the same order),
+    so 64 MB keeps the proof at a third of the time tracemalloc costs.
+    """
     import tracemalloc
 
     compile_line = (
@@ -233,7 +237,7 @@ def test_analysis_read_log_200mb_in_bounded_memory(tmp_path: Path) -> None:
     progress = b"2024-03-01T10:00:00.0000000Z Downloading 10%\r50%\r100% " + b"#" * 120 + b"\n"
     block = (compile_line * 7 + progress) * 512
     path = tmp_path / "big.log"
-    target = 200 * 1024 * 1024
+    target = 64 * 1024 * 1024
     lines_written = 0
     with path.open("wb") as out:
         while out.tell() < target:
@@ -250,4 +254,4 @@ def test_analysis_read_log_200mb_in_bounded_memory(tmp_path: Path) -> None:
     last = log.get(lines_written + 1)
     assert last is not None and last.candidate
     assert len(log.lines) <= 500
-    assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
