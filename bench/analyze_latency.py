@@ -107,7 +107,7 @@ class Variant:
 
 def comparable(report_json: str, root: Path) -> str:
     """The report with float noise rounded off (scores may differ in the 7th digit) and the
-    checkout's folder out of the knowledge-base source paths."""
+    checkout's folder out of the knowledge-base source paths; without the history verdict."""
 
     def walk(value: object) -> object:
         if isinstance(value, float):
@@ -124,7 +124,10 @@ def comparable(report_json: str, root: Path) -> str:
         reports = [json.loads(report_json)]
     except json.JSONDecodeError:  # JSON Lines: one report a line
         reports = [json.loads(line) for line in report_json.splitlines() if line.strip()]
-    return json.dumps([walk(r) for r in reports], sort_keys=True)
+    # the history verdict moves on with every run by design (new, then recurring, 2, 3...)
+    return json.dumps(
+        [walk({k: v for k, v in r.items() if k != "history"}) for r in reports], sort_keys=True
+    )
 
 
 def snapshot(root: Path) -> Path:
