@@ -15,6 +15,7 @@ from pathlib import Path
 from workflowai.errors import HistoryError, HistoryUnavailableError
 from workflowai.history import sqlite_queries as q
 from workflowai.history.models import CauseDecision, RunQuery, RunRecord, SignatureStats
+from workflowai.sqlite_files import open_database
 
 
 class SqliteHistoryStore:
@@ -32,12 +33,8 @@ class SqliteHistoryStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=self._timeout, check_same_thread=False)
+                conn = open_database(self.path, self._timeout, q.DDL)
                 try:
-                    conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.executescript(q.DDL)
                     version = conn.execute(
                         "SELECT value FROM meta WHERE key = 'schema_version'"
                     ).fetchone()

@@ -28,6 +28,7 @@ from workflowai.knowledge import sqlite_queries as q
 from workflowai.knowledge.protocol import INCOMPLETE_HASH
 from workflowai.knowledge.sqlite_queries import BM25_WEIGHTS, FTS_TOKENIZER, fts_query
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
+from workflowai.sqlite_files import open_database
 
 __all__ = ["BM25_WEIGHTS", "FTS_TOKENIZER", "SqliteKnowledgeStore", "fts_query"]
 _REINDEX = "run `workflowai reindex` to rebuild it"
@@ -64,16 +65,7 @@ class SqliteKnowledgeStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=self._timeout, check_same_thread=False)
-                try:
-                    conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                    conn.executescript(self._script)
-                except sqlite3.Error:
-                    conn.close()
-                    raise
+                conn = open_database(self.path, self._timeout, self._script)
             except sqlite3.Error as exc:
                 raise self._translate(exc, "open") from exc
             except OSError as exc:
