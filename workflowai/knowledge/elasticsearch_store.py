@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch.serializer import OrjsonSerializer
 
 from workflowai.errors import (
     BulkWriteError,
@@ -60,6 +61,9 @@ def build_client(settings: ElasticsearchSettings) -> Elasticsearch:
         auth["basic_auth"] = (settings.username, settings.password.get_secret_value())
     return Elasticsearch(
         settings.url,
+        # orjson: the standard json module spent ~0.8 s per 700 embedded chunks of a bulk
+        # write (384 floats each), more than the node took to index them
+        serializer=OrjsonSerializer(),
         request_timeout=settings.request_timeout_s,
         max_retries=settings.max_retries,
         retry_on_timeout=False,
