@@ -85,6 +85,24 @@ def test_minilm_counts_tokens_with_special_tokens_past_the_window(
     assert minilm.count_tokens("word " * 400) == 402  # no truncation while counting
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "npm ERR! code ERESOLVE unable to resolve dependency tree.",
+        "Überprüfung fehlgeschlagen: naïve café — 構建失敗\n\n  E   AssertionError: 3 != 4",
+        "word " * 300,
+    ],
+)
+def test_minilm_piece_counts_match_the_tokenizer_without_special_tokens(
+    minilm: SentenceTransformerEmbedder, text: str
+) -> None:
+    # the chunker sums piece counts: they must be the model tokenizer's, specials left out
+    expected = len(minilm.tokenizer(text, add_special_tokens=False, verbose=False).input_ids)
+    assert minilm.count_piece_tokens(text) == expected
+    assert minilm.count_tokens(text) == expected + 2
+
+
 def test_model_is_loaded_once_per_process(minilm: SentenceTransformerEmbedder) -> None:
     other = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))
     assert other.tokenizer is minilm.tokenizer

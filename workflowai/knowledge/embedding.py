@@ -139,11 +139,21 @@ class SentenceTransformerEmbedder:
         return str(self._load().device)
 
     def count_tokens(self, text: str) -> int:
+        return self._count(text, special_tokens=True)
+
+    def count_piece_tokens(self, text: str) -> int:
+        """Tokens of `text` without the special ones ([CLS], [SEP]): the length the chunker
+        sums when it merges pieces of a document."""
+        return self._count(text, special_tokens=False)
+
+    def _count(self, text: str, *, special_tokens: bool) -> int:
         light = self._numpy()
         if light is not None:  # the same tokenizer.json, without the Python wrapper's cost
-            return light.count_tokens(text)
+            return light.count_tokens(text, special_tokens=special_tokens)
         # verbose=False: counting a text past the window is the point, not a warning
-        encoded = self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
+        encoded = self.tokenizer(
+            text, add_special_tokens=special_tokens, truncation=False, verbose=False
+        )
         return len(encoded["input_ids"])
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:

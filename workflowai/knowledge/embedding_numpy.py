@@ -136,8 +136,8 @@ class NumpyBertEncoder:
     def _w(self, name: str) -> np.ndarray:
         return self._weights[self._prefix + name]
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=True).ids)
+    def count_tokens(self, text: str, *, special_tokens: bool = True) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=special_tokens).ids)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text (float32, shape [len(texts), dim]); texts past
