@@ -1,8 +1,8 @@
 """The `index` workflow: sources -> plan (skip unchanged) -> per batch chunk, embed, write.
 
-Documents go to `chunk_documents` in batches of `batch_chunks` documents; their chunks go to
-`index_chunks` (embed + write in one task: vectors never pass through Prefect) in batches of
-`batch_chunks` chunks, so a run costs a few task runs per batch, never one per chunk. Old
+Documents go to `index_batch` in batches of `batch_chunks` documents: one task chunks, embeds
+and writes them, `batch_chunks` chunks per write (overlapped where the model runs on a GPU);
+chunks and vectors never pass through Prefect, and a run costs one task run per batch. Old
 chunks of changed documents are deleted before their new ones are written; with `prune`,
 documents gone from the sources are deleted last.
 """
@@ -14,8 +14,7 @@ from prefect import flow
 from flows.results import PERSIST_JSON
 from tasks.indexing import (
     BatchWritten,
-    chunk_documents,
-    index_chunks,
+    index_batch,
     plan_index,
     prune_documents,
     summarize_index,
@@ -36,9 +35,7 @@ def index_flow(params: IndexParams) -> IndexSummary:
     batches: list[BatchWritten] = []
     done = 0
     for documents in iter_batches(plan.changed, params.batch_chunks):
-        chunks = chunk_documents(documents, settings)
-        for chunk_batch in iter_batches(chunks, params.batch_chunks):
-            batches.append(index_chunks(chunk_batch, settings))
+        batches.append(index_batch(documents, params.batch_chunks, settings))
         done += len(documents)
         report_progress(progress, done, len(plan.changed), "documents")
     report_progress(progress, len(plan.changed), len(plan.changed), "documents")

@@ -1,7 +1,10 @@
-"""Index tasks: plan, chunk, embed, write, prune and summarize, each on a whole batch.
+"""Index tasks: plan, index a batch (chunk + embed + write), prune and summarize.
 
 A task run costs milliseconds of orchestration, so none of these is ever mapped per chunk:
-the index flow hands them batches of documents (chunk) and of ~256 chunks (embed + write).
+the index flow hands `index_batch` a batch of documents, which it chunks, embeds and writes
+in one run (`workflowai.knowledge.indexing.index_batch`: the steps overlap on a GPU).
+Chunks and vectors never become task inputs or results: Prefect walks every value of a task's
+inputs, and a batch of 256 embedded chunks (98k floats) cost ~5 s there.
 """
 
 from __future__ import annotations
@@ -16,12 +19,10 @@ from tasks.inputs import worker_paths
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
 from workflowai.knowledge.chunking import Chunker
-from workflowai.knowledge.chunking import chunk_documents as split_documents
-from workflowai.knowledge.embedding import embed_chunks as embed_batch
-from workflowai.knowledge.embedding import embedding_input
+from workflowai.knowledge.indexing import index_batch as index_documents_batch
 from workflowai.knowledge.indexing import plan_documents, prune_candidates
 from workflowai.knowledge.sources import iter_documents
-from workflowai.schemas import Chunk, Document, IndexFailure, IndexSummary
+from workflowai.schemas import Document, IndexFailure, IndexSummary
 from workflowai.settings import Settings
 
 
@@ -78,29 +79,23 @@ def prune_documents(document_ids: list[str], settings: Settings) -> int:
     return get_store(settings).delete_documents(document_ids) if document_ids else 0
 
 
-@task(**task_policy(timeout_seconds=600))
-def chunk_documents(documents: list[Document], settings: Settings) -> list[Chunk]:
-    """Split a batch of documents into chunks that fit the embedding model."""
-    embedding = settings.embedding
-    chunker = Chunker(
-        get_embedder(settings), chunk_tokens=embedding.chunk_tokens, overlap=embedding.chunk_overlap
-    )
-    return split_documents(documents, chunker)
-
-
 @task(tags=["embedding"], **task_policy(timeout_seconds=1800))
-def index_chunks(chunks: list[Chunk], settings: Settings) -> BatchWritten:
-    """Embed a batch of chunks and bulk-write it (idempotent: chunk ids are content hashes).
+def index_batch(documents: list[Document], group_chunks: int, settings: Settings) -> BatchWritten:
+    """Chunk, embed and bulk-write a batch of documents, `group_chunks` chunks per write.
 
-    One task, so the vectors never become a task result or input: Prefect walks every value
-    of a task's inputs, and a batch of 256 embedded chunks (98k floats) cost ~5 s there
-    against ~0.2 s for the same chunks without vectors. A retried write embeds again.
-    GPU-capable: route with the "embedding" tag.
+    Idempotent: chunk ids are content hashes, so a retry chunks, embeds and writes the whole
+    batch again and overwrites what the failed attempt had written. GPU-capable: route with
+    the "embedding" tag.
     """
+    embedding = settings.embedding
     embedder = get_embedder(settings)
-    written = get_store(settings).write(embed_batch(embedder, chunks))
-    tokens = sum(embedder.count_tokens(embedding_input(c)) for c in chunks)
-    return BatchWritten(chunks=written, tokens=tokens)
+    chunker = Chunker(
+        embedder, chunk_tokens=embedding.chunk_tokens, overlap=embedding.chunk_overlap
+    )
+    counts = index_documents_batch(
+        get_store(settings), embedder, chunker, documents, group_size=group_chunks
+    )
+    return BatchWritten(chunks=counts.chunks, tokens=counts.tokens)
 
 
 @task(**task_policy(timeout_seconds=60, retries=0))

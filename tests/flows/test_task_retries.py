@@ -2,7 +2,7 @@
 
 `FlakyStore` wraps the real SQLite store and raises StoreUnavailableError (transient) on its
 first `failures` writes. It is registered as this process's store, so the real `index` flow
-and its real `index_chunks` task (with the shared retry policy) run against it.
+and its real `index_batch` task (with the shared retry policy) run against it.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_transient_store_fault_is_retried_and_the_flow_completes(
     assert summary.documents_indexed == 3
     assert store.write_calls == 3  # two injected failures, then the real write
     assert store.count() == summary.chunks_written
-    assert _task_run_counts(state.state_details.flow_run_id, "index_chunks") == [3]
+    assert _task_run_counts(state.state_details.flow_run_id, "index_batch") == [3]
 
 
 @pytest.mark.slow
@@ -86,7 +86,7 @@ def test_persistent_store_fault_fails_the_run_with_the_reason(
     with pytest.raises(StoreUnavailableError, match="injected: database is locked"):
         state.result()
     assert store.write_calls == 4  # the first try and three retries
-    assert _task_run_counts(state.state_details.flow_run_id, "index_chunks") == [4]
+    assert _task_run_counts(state.state_details.flow_run_id, "index_batch") == [4]
 
 
 @pytest.mark.slow

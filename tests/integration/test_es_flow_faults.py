@@ -1,7 +1,7 @@
 """The `index` flow against a private Elasticsearch node that dies mid-run.
 
 FAULT INJECTION: `FaultOnWrite` (see test_es_faults) wraps the real store only to SIGKILL the
-node, by the PID scripts/es-start.sh wrote, before the flow's second `index_chunks` write; it is
+node, by the PID scripts/es-start.sh wrote, before the flow's second write; it is
 registered as this process's store, so the real flow and its real task policy run against it.
 While the node stays down the task retries with backoff (1 + 3 attempts) and the run fails with
 the store's message; after a restart with the script a rerun completes with exactly the
@@ -113,8 +113,8 @@ def test_es_index_flow_fails_clearly_while_node_is_down_and_rerun_completes(
         assert state.is_failed()
         with pytest.raises(StoreUnavailableError, match="node unreachable"):
             state.result()
-        # one write per index_chunks attempt: the first batch, then the write that met the
-        # dead node and its three retries. (Task-run counts from the API are not asserted:
+        # the first write, then the write that met the dead node and the first write of each
+        # of the three retries. (Task-run counts from the API are not asserted:
         # in a full session the client's events worker can lag past any sane wait.)
         assert faulty.writes == 5
     finally:  # the next test (same module-scoped node) needs it back even if this one failed

@@ -6,21 +6,26 @@ records which texts were embedded, to prove unchanged documents are not embedded
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from workflowai.knowledge.chunking import Chunker
-from workflowai.knowledge.embedding import FakeEmbedder
+from workflowai.errors import EmbeddingError, StoreUnavailableError
+from workflowai.knowledge.chunking import Chunker, chunk_documents
+from workflowai.knowledge.embedding import FakeEmbedder, embedding_input
 from workflowai.knowledge.indexing import (
     documents_to_prune,
+    encodes_off_cpu,
+    index_batch,
     index_documents,
     iter_batches,
     plan_documents,
 )
 from workflowai.knowledge.sqlite_store import SqliteKnowledgeStore
-from workflowai.schemas import Document, IndexFailure, IndexSummary
+from workflowai.schemas import Document, EmbeddedChunk, IndexFailure, IndexSummary
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -180,3 +185,106 @@ def test_iter_batches(n: int, size: int, expected: list[list[int]]) -> None:
 def test_iter_batches_rejects_a_size_below_one() -> None:
     with pytest.raises(ValueError, match="batch size"):
         next(iter_batches([1], 0))
+
+
+class RecordingStore:
+    """The real SQLite store, recording each write's chunk ids and the writing thread; it can
+    raise on one write (FAULT INJECTION) to show that the pipeline stops there."""
+
+    def __init__(self, inner: SqliteKnowledgeStore, fail_at: int | None = None) -> None:
+        self._inner, self._fail_at = inner, fail_at
+        inner.ensure_schema(model=FakeEmbedder(dim=16).model_name, dim=16)
+        self.writes: list[list[str]] = []
+        self.threads: set[int] = set()
+
+    def write(self, chunks: Sequence[EmbeddedChunk], **kwargs: Any) -> int:
+        self.threads.add(threading.get_ident())
+        if self._fail_at is not None and len(self.writes) + 1 == self._fail_at:
+            raise StoreUnavailableError("injected: database is locked")
+        self.writes.append([c.chunk.id for c in chunks])
+        return self._inner.write(chunks, **kwargs)
+
+
+class ThreadRecordingEmbedder(CountingEmbedder):
+    def __init__(self, fail_on: str | None = None) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+        self._fail_on = fail_on
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        self.threads.add(threading.get_ident())
+        if self._fail_on is not None and any(self._fail_on in t for t in texts):
+            raise EmbeddingError("injected: model failed")
+        return super().embed_texts(texts)
+
+
+MANY = [
+    doc(f"d{i}", "\n\n".join(f"Step {j} of job {i} failed again." for j in range(9)))
+    for i in range(6)
+]
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+@pytest.mark.parametrize("group_size", [1, 4, 7, 1000])
+def test_index_batch_writes_groups_in_chunk_order_from_the_calling_thread(
+    store: SqliteKnowledgeStore, group_size: int, overlap: bool
+) -> None:
+    embedder = ThreadRecordingEmbedder()
+    chunker = Chunker(embedder, chunk_tokens=16, overlap=2)
+    recording = RecordingStore(store)
+    counts = index_batch(
+        recording,  # type: ignore[arg-type]
+        embedder,
+        chunker,
+        MANY,
+        group_size=group_size,
+        overlap=overlap,
+    )
+    expected = chunk_documents(MANY, chunker)  # a document's first chunk after its others
+    assert [cid for write in recording.writes for cid in write] == [c.id for c in expected]
+    assert all(len(write) <= group_size for write in recording.writes)
+    assert len(recording.writes) == -(-len(expected) // group_size)
+    assert counts.chunks == len(expected) == store.count()
+    assert counts.tokens == sum(embedder.count_tokens(embedding_input(c)) for c in expected)
+    # the store stays on the caller's thread (SQLite); overlapped, the model runs on a worker
+    assert recording.threads == {threading.get_ident()}
+    assert (threading.get_ident() not in embedder.threads) is overlap
+
+
+@pytest.mark.parametrize(("device", "off_cpu"), [("cpu", False), ("cuda:0", True), ("mps", True)])
+def test_only_an_encoder_off_the_cpu_overlaps_by_default(device: str, off_cpu: bool) -> None:
+    embedder = ThreadRecordingEmbedder()
+    embedder.device = device  # type: ignore[attr-defined]
+    assert encodes_off_cpu(embedder) is off_cpu
+    assert encodes_off_cpu(FakeEmbedder()) is False  # no device: runs where the caller does
+
+
+def test_index_batch_stops_at_a_failed_write(store: SqliteKnowledgeStore) -> None:
+    embedder = ThreadRecordingEmbedder()
+    recording = RecordingStore(store, fail_at=2)
+    chunker = Chunker(embedder, chunk_tokens=16, overlap=2)
+    with pytest.raises(StoreUnavailableError, match="injected"):
+        index_batch(recording, embedder, chunker, MANY, group_size=4, overlap=True)  # type: ignore[arg-type]
+    assert len(recording.writes) == 1 and store.count() == 4
+    # at most the group after the failed one was embedded meanwhile, nothing further
+    assert len(embedder.embedded) <= 3 * 4
+
+
+def test_index_batch_propagates_an_embedding_error_and_writes_nothing_after_it(
+    store: SqliteKnowledgeStore,
+) -> None:
+    embedder = ThreadRecordingEmbedder(fail_on="job 3")
+    recording = RecordingStore(store)
+    chunker = Chunker(embedder, chunk_tokens=16, overlap=2)
+    with pytest.raises(EmbeddingError, match="injected"):
+        index_batch(recording, embedder, chunker, MANY, group_size=4, overlap=True)  # type: ignore[arg-type]
+    written = [cid for write in recording.writes for cid in write]
+    order = [c.id for c in chunk_documents(MANY, chunker)]
+    assert written == order[: len(written)]  # a prefix, in order, of what was planned
+    assert not any("job 3" in c.chunk.text for c in store.keyword_search("job", top_k=500))
+
+
+def test_index_batch_rejects_a_group_size_below_one(store: SqliteKnowledgeStore) -> None:
+    embedder = CountingEmbedder()
+    with pytest.raises(ValueError, match="group size"):
+        index_batch(store, embedder, Chunker(embedder), MANY, group_size=0)

@@ -3,21 +3,29 @@
 Tasks and flows call the pieces batch by batch; `index_documents` runs the same steps in one
 process for the library, benchmarks and tests. Memory stays flat as the corpus grows: only one
 batch of documents and chunks is held at a time, plus the id -> hash map of the index.
+
+Within a batch (`index_batch`) chunks are embedded and written a group at a time. Where the
+encoder runs off the CPU (a GPU), the steps overlap: a worker thread embeds group k+1 while
+the calling thread writes group k and chunks group k+2. On CPU cores they do not: the
+encoder's OpenMP threads already use every core, and a chunker or a bulk write beside them
+made a batch slower, not faster (2 cores, 100 SciFact abstracts into Elasticsearch: 44.3 s
+one step after another, 46.4 s with writes overlapped, 48.8 s with chunking overlapped too).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
 from workflowai.knowledge.chunking import Chunker, chunk_documents
-from workflowai.knowledge.embedding import embed_chunks, embedding_input
+from workflowai.knowledge.embedding import embed_chunks
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.knowledge.protocol import KnowledgeStore
-from workflowai.schemas import Document, IndexFailure, IndexSummary
+from workflowai.schemas import Chunk, Document, EmbeddedChunk, IndexFailure, IndexSummary
 
 T = TypeVar("T")
 ProgressFn = Callable[[IndexSummary], None]
@@ -74,6 +82,77 @@ def prune_candidates(
     return documents_to_prune(existing_ids, seen_ids), []
 
 
+@dataclass(frozen=True)
+class BatchCounts:
+    chunks: int
+    tokens: int
+
+
+def _chunk_groups(
+    documents: Iterable[Document], chunker: Chunker, size: int
+) -> Iterator[list[Chunk]]:
+    """The documents' chunks in write order, `size` at a time, chunked lazily (one document
+    ahead of what is yielded), so chunking interleaves with the embedding of earlier groups."""
+    pending: list[Chunk] = []
+    for document in documents:
+        pending.extend(chunk_documents([document], chunker))
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
+
+
+def encodes_off_cpu(embedder: Embedder) -> bool:
+    """True when the embedder's model runs on an accelerator, so host work can overlap it."""
+    device = str(getattr(embedder, "device", "cpu"))
+    return not device.startswith("cpu")
+
+
+def index_batch(
+    store: KnowledgeStore,
+    embedder: Embedder,
+    chunker: Chunker,
+    documents: Iterable[Document],
+    *,
+    group_size: int = 256,
+    overlap: bool | None = None,
+) -> BatchCounts:
+    """Chunk, embed and write documents, `group_size` chunks per write.
+
+    Writes keep the chunks' order, so a document's position-0 chunk is written after its
+    others. With `overlap` (default: when the model runs off the CPU) the embedder runs in one
+    worker thread, a group at a time and in order, while the calling thread writes the group
+    before and chunks the group after; the store is only used from the calling thread
+    (SQLite connections belong to their thread). An error in any step propagates once the
+    step in flight ends; nothing later is started.
+    """
+    if group_size < 1:
+        raise ValueError(f"group size must be >= 1, got {group_size}")
+    if overlap is None:
+        overlap = encodes_off_cpu(embedder)
+    chunks = tokens = 0
+    if not overlap:
+        for group in _chunk_groups(documents, chunker, group_size):
+            tokens += sum(chunker.tokens(c) for c in group)  # memoized by the chunker
+            chunks += store.write(embed_chunks(embedder, group))
+        return BatchCounts(chunks=chunks, tokens=tokens)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+    embedding: Future[list[EmbeddedChunk]] | None = None
+    try:
+        for group in _chunk_groups(documents, chunker, group_size):
+            tokens += sum(chunker.tokens(c) for c in group)  # memoized by the chunker
+            following = pool.submit(embed_chunks, embedder, group)
+            if embedding is not None:
+                chunks += store.write(embedding.result())
+            embedding = following
+        if embedding is not None:
+            chunks += store.write(embedding.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return BatchCounts(chunks=chunks, tokens=tokens)
+
+
 def index_documents(
     store: KnowledgeStore,
     embedder: Embedder,
@@ -82,6 +161,7 @@ def index_documents(
     *,
     prune: bool = False,
     batch_size: int = 64,
+    group_size: int = 256,
     on_progress: ProgressFn | None = None,
 ) -> IndexSummary:
     """Index a stream of documents, one batch in memory at a time.
@@ -118,13 +198,12 @@ def index_documents(
         plan = plan_documents(documents, existing)
         if plan.replaced:
             store.delete_documents(plan.replaced)
-        chunks = chunk_documents(plan.changed, chunker)
-        store.write(embed_chunks(embedder, chunks))
+        written = index_batch(store, embedder, chunker, plan.changed, group_size=group_size)
         totals["seen"] += len(documents)
         totals["indexed"] += len(plan.changed)
         totals["unchanged"] += len(plan.unchanged)
-        totals["chunks"] += len(chunks)
-        totals["tokens"] += sum(embedder.count_tokens(embedding_input(c)) for c in chunks)
+        totals["chunks"] += written.chunks
+        totals["tokens"] += written.tokens
         if on_progress is not None:
             on_progress(summary())
     pruned = 0
