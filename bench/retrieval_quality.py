@@ -6,12 +6,20 @@ so both backends rank through the same fusion code. A document's rank is that of
 chunk. Corpus and query embeddings are cached under .cache/bench/ (gitignored): the first run
 embeds ~5k abstracts on the CPU (minutes), reruns take seconds per configuration.
 
+The first row, "hybrid (defaults)", is what a user gets: `SearchSettings()` as shipped (fusion,
+weight, candidates per retriever). Every other row changes one knob from those defaults;
+`--candidates N` changes the candidates of all rows (earlier figures used 300). Each query asks
+for top_k = candidates chunks: search() fetches max(candidates, top_k) per retriever and cuts
+after fusion, so the ranking is the one any top_k up to that sees. R@100 is the recall of the
+documents within those chunks (fewer than 100 documents: ~2.3 chunks a document).
+
     .venv/bin/python bench/retrieval_quality.py                       # SQLite
     .venv/bin/python bench/retrieval_quality.py --backends sqlite,elasticsearch \
         --es-url http://127.0.0.1:9200                                # needs scripts/es-start.sh
     .venv/bin/python bench/retrieval_quality.py --bm25-variants       # FTS5 tokenizer/weights
     .venv/bin/python bench/retrieval_quality.py \
         --backends sqlite,elasticsearch:none,elasticsearch:client --es-url http://127.0.0.1:9200
+    .venv/bin/python bench/retrieval_quality.py --fusion-variants     # score normalizations
 
 Published anchors (test split): BM25 0.665, all-MiniLM-L6-v2 0.645; min-max fusion of
 unstemmed BM25 + MiniLM (0.6 dense) reaches 0.722 on train. Measured figures: bench/README.md.
@@ -42,10 +50,23 @@ from workflowai.knowledge.embedding import (  # noqa: E402
     SentenceTransformerEmbedder,
     embedding_input,
 )
+from workflowai.knowledge.fusion import (  # noqa: E402
+    Normalizer,
+    distribution_based,
+    min_max,
+    reciprocal_rank_fusion,
+    weighted_fusion,
+)
 from workflowai.knowledge.protocol import KnowledgeStore  # noqa: E402
 from workflowai.knowledge.search import search  # noqa: E402
 from workflowai.knowledge.sqlite_store import BM25_WEIGHTS, FTS_TOKENIZER  # noqa: E402
-from workflowai.schemas import Chunk, Document, EmbeddedChunk, SearchRequest  # noqa: E402
+from workflowai.schemas import (  # noqa: E402
+    Chunk,
+    Document,
+    EmbeddedChunk,
+    ScoredChunk,
+    SearchRequest,
+)
 from workflowai.settings import (  # noqa: E402
     ElasticsearchSettings,
     EmbeddingSettings,
@@ -57,7 +78,7 @@ from workflowai.settings import (  # noqa: E402
 
 SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
 CACHE = REPO / ".cache" / "bench"
-CANDIDATES = 300  # chunks per retriever; ~2.5 chunks a document leaves >= 100 documents
+DEFAULTS = SearchSettings()  # the product's search settings: the headline row measures these
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -181,13 +202,13 @@ def documents(hits) -> list[str]:
 
 
 def evaluate(
-    store, embedder, queries, qrels, mode, fusion=None, weight=None
+    store, embedder, queries, qrels, mode, fusion=None, weight=None, settings=DEFAULTS
 ) -> tuple[float, float]:
-    settings = SearchSettings(candidates=CANDIDATES)
+    """Mean nDCG@10 and R@100 through search(); fusion/weight None: the settings' own."""
     ndcg = recall = 0.0
     for qid, text in queries.items():
         request = SearchRequest(
-            query=text, mode=mode, top_k=CANDIDATES, fusion=fusion, semantic_weight=weight
+            query=text, mode=mode, top_k=settings.candidates, fusion=fusion, semantic_weight=weight
         )
         ranked = documents(search(store, embedder, request, settings).hits)
         ndcg += ndcg_at(ranked, qrels[qid])
@@ -196,14 +217,63 @@ def evaluate(
 
 
 CONFIGS: list[tuple[str, SearchMode, FusionMethod | None, float | None]] = [
+    ("hybrid (defaults)", SearchMode.HYBRID, None, None),
     ("keyword (BM25)", SearchMode.KEYWORD, None, None),
     ("semantic (MiniLM)", SearchMode.SEMANTIC, None, None),
     *[
         (f"hybrid weighted w={w}", SearchMode.HYBRID, FusionMethod.WEIGHTED, w)
         for w in (0.3, 0.4, 0.5, 0.6, 0.7)
     ],
-    ("hybrid rrf k=60", SearchMode.HYBRID, FusionMethod.RRF, None),
+    (f"hybrid rrf k={DEFAULTS.rrf_k}", SearchMode.HYBRID, FusionMethod.RRF, None),
 ]
+
+
+def floor_max(hits: Sequence[ScoredChunk]) -> dict[str, float]:
+    """Min-max against a fixed floor of 0 instead of the list's worst candidate (bench only):
+    BM25 is >= 0 and a cosine below 0 counts as no match."""
+    high = max((h.score for h in hits), default=0.0)
+    return {h.chunk.id: max(h.score, 0.0) / high if high > 0 else 1.0 for h in hits}
+
+
+NORMALIZERS: dict[str, Normalizer] = {
+    "min-max": min_max,
+    "distribution (mean+-3sd)": distribution_based,
+    "max, floor 0": floor_max,
+}
+
+
+def fusion_variants(store, embedder, queries, qrels, backend: str, settings=DEFAULTS) -> None:
+    """Weighted fusion per normalization and weight, and RRF, over the candidate lists search()
+    fetches with `settings` (fetched once per query, fused here through the same functions)."""
+    lists: dict[str, tuple[list[ScoredChunk], list[ScoredChunk]]] = {}
+    for qid, text in queries.items():
+        vector = embedder.embed_query(text)
+        lists[qid] = (
+            store.vector_search(vector, top_k=settings.candidates),
+            store.keyword_search(text, top_k=settings.candidates),
+        )
+
+    def score(fuse: Callable[[list[ScoredChunk], list[ScoredChunk]], list[ScoredChunk]]) -> str:
+        ndcg = sum(ndcg_at(documents(fuse(*lists[q])), qrels[q]) for q in queries)
+        return f"{ndcg / len(queries):8.4f}"
+
+    weights = (0.4, 0.5, 0.6)
+    for name, normalize in NORMALIZERS.items():
+        cells = [
+            score(
+                lambda s, k, w=w, n=normalize: weighted_fusion(
+                    s, k, semantic_weight=w, top_k=settings.candidates, normalize=n
+                )
+            )
+            for w in weights
+        ]
+        print(f"{backend:14} {name:26} " + " ".join(cells), flush=True)
+    rrf = score(
+        lambda s, k: reciprocal_rank_fusion(
+            {"semantic": s, "keyword": k}, k=settings.rrf_k, top_k=settings.candidates
+        )
+    )
+    print(f"{backend:14} {f'rrf k={settings.rrf_k}':26} {rrf}", flush=True)
 
 
 def main() -> None:
@@ -216,6 +286,17 @@ def main() -> None:
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--split", default="train")
     parser.add_argument(
+        "--candidates",
+        type=int,
+        default=DEFAULTS.candidates,
+        help=f"chunks per retriever for every row (product default {DEFAULTS.candidates})",
+    )
+    parser.add_argument(
+        "--fusion-variants",
+        action="store_true",
+        help="hybrid only: nDCG@10 per score normalization x semantic weight, and RRF",
+    )
+    parser.add_argument(
         "--bm25-variants",
         action="store_true",
         help="keyword mode only, over FTS5 tokenizers and title weights",
@@ -226,21 +307,30 @@ def main() -> None:
     queries, qrels = load_queries(split=args.split)
     chunks = embedded_corpus(embedder, settings)
     gc.freeze()  # the corpus stays alive: keep the collector from walking it on every pass
+    search_settings = DEFAULTS.model_copy(update={"candidates": args.candidates})
     print(
         f"SciFact {args.split}: {len(queries)} queries, {len(chunks)} chunks, "
-        f"{settings.model}, chunk_tokens={settings.chunk_tokens}"
+        f"{settings.model}, chunk_tokens={settings.chunk_tokens}; search defaults: "
+        f"{DEFAULTS.fusion.value} fusion, semantic_weight={DEFAULTS.semantic_weight}, "
+        f"candidates={search_settings.candidates}"
+        + ("" if search_settings.candidates == DEFAULTS.candidates else " (overridden)")
     )
     if args.bm25_variants:
         print(f"{'tokenizer':34} {'title,text':>10} {'nDCG@10':>8} {'R@100':>7}")
         for tokenizer in ("unicode61 remove_diacritics 2", FTS_TOKENIZER):
             for weights in ((1.0, 1.0), (2.0, 1.0), (3.0, 1.0), (5.0, 1.0)):
                 store = sqlite_store(chunks, settings.model, tokenizer, weights)
-                ndcg, rec = evaluate(store, embedder, queries, qrels, SearchMode.KEYWORD)
+                ndcg, rec = evaluate(
+                    store, embedder, queries, qrels, SearchMode.KEYWORD, settings=search_settings
+                )
                 print(f"{tokenizer:34} {weights[0]:>4g},{weights[1]:<5g} {ndcg:8.4f} {rec:7.4f}")
                 store.close()
         return
     cached = query_embedder(embedder, queries)
-    print(f"{'backend':14} {'mode':24} {'nDCG@10':>8} {'R@100':>7} {'s':>5}")
+    if args.fusion_variants:
+        print(f"{'backend':14} {'nDCG@10 at semantic_weight':26} {'0.4':>8} {'0.5':>8} {'0.6':>8}")
+    else:
+        print(f"{'backend':14} {'mode':24} {'nDCG@10':>8} {'R@100':>7} {'s':>5}")
     for backend in args.backends.split(","):
         engine, _, stemming = backend.partition(":")
         store = (
@@ -250,9 +340,15 @@ def main() -> None:
         )
         if engine != "sqlite":
             backend = f"es:{store.stemming().value}"  # type: ignore[attr-defined]
+        if args.fusion_variants:
+            fusion_variants(store, cached, queries, qrels, backend, search_settings)
+            store.close()
+            continue
         for label, mode, fusion, weight in CONFIGS:
             started = time.perf_counter()
-            ndcg, rec = evaluate(store, cached, queries, qrels, mode, fusion, weight)
+            ndcg, rec = evaluate(
+                store, cached, queries, qrels, mode, fusion, weight, search_settings
+            )
             print(
                 f"{backend:14} {label:24} {ndcg:8.4f} {rec:7.4f} "
                 f"{time.perf_counter() - started:5.1f}",

@@ -1,10 +1,15 @@
-"""Fusion of ranked lists: reciprocal rank fusion and weighted min-max fusion."""
+"""Fusion of ranked lists: reciprocal rank fusion and weighted fusion of normalized scores."""
 
 from __future__ import annotations
 
 import pytest
 
-from workflowai.knowledge.fusion import min_max, reciprocal_rank_fusion, weighted_fusion
+from workflowai.knowledge.fusion import (
+    distribution_based,
+    min_max,
+    reciprocal_rank_fusion,
+    weighted_fusion,
+)
 from workflowai.schemas import Chunk, ScoredChunk
 
 
@@ -59,6 +64,31 @@ def test_min_max_scales_each_list_to_unit_range(scores: list[float], expected: l
 
 
 @pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        # mean 2, std sqrt(2/3): the floor mean - 3 std maps to 0, mean + 3 std to 1
+        ([3.0, 2.0, 1.0], [0.5 + 1 / (6 * (2 / 3) ** 0.5), 0.5, 0.5 - 1 / (6 * (2 / 3) ** 0.5)]),
+        # one hit 3 std above the mean of ten (mean 0.9, std 2.7): exactly 1; the others sit
+        # near the middle, where min-max would put them at 0
+        ([9.0] + [0.0] * 9, [1.0] + [4 / 9] * 9),
+        # 4 std above the mean of seventeen: past 1, not clipped
+        ([1.0] + [0.0] * 16, [7 / 6] + [11 / 24] * 16),
+        ([5.0, 5.0], [1.0, 1.0]),  # no spread: every hit counts fully, as with min-max
+        ([0.4], [1.0]),
+    ],
+)
+def test_distribution_based_maps_mean_plus_minus_three_std_to_unit_range(
+    scores: list[float], expected: list[float]
+) -> None:
+    hits = [hit(f"x{i}", s) for i, s in enumerate(scores)]
+    assert list(distribution_based(hits).values()) == pytest.approx(expected)
+
+
+def test_distribution_based_of_no_hits_is_empty() -> None:
+    assert distribution_based([]) == {}
+
+
+@pytest.mark.parametrize(
     ("weight", "order"),
     [
         (1.0, ["a", "b", "c", "d"]),  # semantic only; c and d tie at 0, broken by id
@@ -102,3 +132,20 @@ def test_weighted_fusion_is_deterministic_on_ties_and_honours_top_k() -> None:
 def test_weighted_fusion_rejects_weights_outside_unit_range(weight: float) -> None:
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         weighted_fusion(SEMANTIC, KEYWORD, semantic_weight=weight)
+
+
+def test_weighted_fusion_uses_the_given_normalization() -> None:
+    # the keyword list's worst candidate is far below the rest: min-max scales by it, so k2 and
+    # k3 (0.9, 0.8) look almost as good as k1 and pass the semantic runner-up s2 (2/3); scaled
+    # by the spread instead, k3 (0.552) falls behind s2 (0.575) and s1 leads k1 (0.724, 0.637)
+    semantic = [hit("s1", 1.0), hit("s2", 0.9), hit("s3", 0.8), hit("s4", 0.7)]
+    keyword = [hit("k1", 10.0), hit("k2", 9.0), hit("k3", 8.0), hit("k4", 0.0)]
+    by_min_max = weighted_fusion(semantic, keyword, semantic_weight=0.5)
+    by_distribution = weighted_fusion(
+        semantic, keyword, semantic_weight=0.5, normalize=distribution_based
+    )
+    assert ids(by_min_max) == ["k1", "s1", "k2", "k3", "s2", "s3", "k4", "s4"]
+    assert ids(by_distribution) == ["s1", "k1", "k2", "s2", "k3", "s3", "s4", "k4"]
+    # s1: semantic mean 0.85, std sqrt(0.0125); absent from the keyword list, it adds 0 there
+    assert by_distribution[0].score == pytest.approx(0.5 * (0.5 + 0.15 / (6 * 0.0125**0.5)))
+    assert by_distribution[0].scores == {"semantic": 1.0}

@@ -6,9 +6,13 @@ retriever is a paid feature) and makes both backends rank through exactly this c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 
 from workflowai.schemas import ScoredChunk
+
+# one ranked list's hits -> chunk id -> normalized score; a chunk absent from a list adds 0
+Normalizer = Callable[[Sequence[ScoredChunk]], dict[str, float]]
 
 
 def _ordered(scores: Mapping[str, float], by_id: Mapping[str, ScoredChunk]) -> list[str]:
@@ -54,14 +58,40 @@ def min_max(hits: Sequence[ScoredChunk]) -> dict[str, float]:
     return {h.chunk.id: (h.score - low) / span if span > 0 else 1.0 for h in hits}
 
 
+def distribution_based(hits: Sequence[ScoredChunk], *, spread: float = 3.0) -> dict[str, float]:
+    """Scores scaled so that mean - `spread` std maps to 0 and mean + `spread` std to 1
+    (distribution-based score fusion, DBSF).
+
+    Unlike min-max, the scale does not hang on the two extreme hits: the worst candidate's
+    score moves with how many candidates were fetched, and a lone outstanding hit is not
+    flattened to the level of an ordinary best hit. Not clipped: a hit beyond 3 std keeps its
+    lead (> 1). A chunk absent from the list counts as the floor (0) in `weighted_fusion`.
+    A list of equal scores maps to 1, as with `min_max`.
+    """
+    if not hits:
+        return {}
+    values = [h.score for h in hits]
+    mean, std = statistics.fmean(values), statistics.pstdev(values)
+    if std <= 0:
+        return {h.chunk.id: 1.0 for h in hits}
+    low = mean - spread * std
+    return {h.chunk.id: (h.score - low) / (2.0 * spread * std) for h in hits}
+
+
 def weighted_fusion(
     semantic: Sequence[ScoredChunk],
     keyword: Sequence[ScoredChunk],
     *,
     semantic_weight: float = 0.6,
     top_k: int | None = None,
+    normalize: Normalizer = min_max,
 ) -> list[ScoredChunk]:
-    """Weighted sum of per-list min-max normalized scores; absent from a list counts as 0."""
+    """Weighted sum of per-list normalized scores (min-max unless `normalize` says otherwise);
+    absent from a list counts as 0.
+
+    search() keeps min-max: on SciFact train `distribution_based` ranked within noise of it on
+    both backends (`bench/retrieval_quality.py --fusion-variants`).
+    """
     if not 0.0 <= semantic_weight <= 1.0:
         raise ValueError(f"semantic_weight must be within [0, 1], got {semantic_weight}")
     scores: dict[str, float] = {}
@@ -71,7 +101,7 @@ def weighted_fusion(
         ("semantic", semantic, semantic_weight),
         ("keyword", keyword, 1.0 - semantic_weight),
     ):
-        for cid, norm in min_max(hits).items():
+        for cid, norm in normalize(hits).items():
             scores[cid] = scores.get(cid, 0.0) + weight * norm
         for hit in hits:
             by_id.setdefault(hit.chunk.id, hit)
