@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from tasks.history import without_rejected_matches
 from tasks.inputs import worker_path
 from tasks.log_storage import load_blob_store
 from tasks.policy import task_policy
@@ -76,13 +77,15 @@ def extract_signals(log: NormalizedLog, baseline: Baseline | None, settings: Set
 def retrieve_context(
     signals: Signals, top_k: int, mode: SearchMode, settings: Settings
 ) -> list[ScoredChunk]:
-    """Knowledge-base entries matching the failure (none when there is no evidence)."""
+    """Knowledge-base entries matching the failure (none when there is no evidence), minus
+    those people rejected for this failure (`workflowai reject`)."""
     query = build_retrieval_query(signals)
     if not query:
         return []
     # fetch more than will be cited: entries that do not fit the log are dropped at assembly
     request = SearchRequest(query=query, top_k=top_k * RETRIEVAL_OVERFETCH, mode=mode)
-    return search(get_store(settings), get_embedder(settings), request, settings.search).hits
+    hits = search(get_store(settings), get_embedder(settings), request, settings.search).hits
+    return without_rejected_matches(hits, signals.signature_hash, settings)
 
 
 @task(**task_policy(timeout_seconds=60, retries=0))

@@ -1,4 +1,4 @@
-"""History tasks: record an analysis and its verdict, drop rejected matches before assembly,
+"""History tasks: record an analysis and its verdict, drop rejected matches at retrieval,
 record a success, confirm or reject a cause, and publish the failure digest.
 
 History is best effort inside `analyze-log`: an unreachable or failing history store adds a
@@ -45,11 +45,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@task(**task_policy(timeout_seconds=60, retries=0))
-def drop_rejected_matches(
+def without_rejected_matches(
     hits: list[ScoredChunk], failure_signature: str, settings: Settings
 ) -> list[ScoredChunk]:
-    """Knowledge-base hits without entries people rejected for this failure."""
+    """Knowledge-base hits without entries people rejected for this failure.
+
+    A function called by `retrieve_context`, not a task of its own: every task run is rows and
+    events the Prefect server records, and under load the server's task-run recorder is what
+    limits analyses per second.
+    """
     if not settings.history.enabled or not hits:
         return hits
     try:

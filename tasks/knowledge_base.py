@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
+from workflowai.errors import StoreError
 from workflowai.history.confirm import confirmed_sources
 from workflowai.schemas import IndexSummary
 from workflowai.settings import Settings
@@ -27,6 +28,16 @@ def starter_sources(settings: Settings) -> list[Path]:
     else:
         sources = [REPO_KNOWLEDGE_BASE] if REPO_KNOWLEDGE_BASE.is_dir() else []
     return [*sources, *(p for p in confirmed_sources(settings.confirmed_dir) if p not in sources)]
+
+
+def knowledge_base_ready(settings: Settings) -> bool:
+    """True when the store answers that it holds chunks, so `ensure_knowledge_base` has nothing
+    to do and an analysis skips its task run (rows and events for the server to record).
+    False when it is empty or does not answer: the task, with its retries, then decides."""
+    try:
+        return get_store(settings).count() > 0
+    except StoreError:
+        return False
 
 
 @task(**task_policy(timeout_seconds=1800))
