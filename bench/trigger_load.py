@@ -249,9 +249,10 @@ def bench_database(
             # pools, deployments and the log storage block the log references point into
             target = ApiTarget.from_settings(settings)
             asyncio.run(setup(target, settings))
-            if via == "task-worker":
+            if via.startswith("task-worker"):
+                steps = "flow" if via == "task-worker-flow" else "inline"
                 for _ in range(task_workers):
-                    stack.start_task_worker(limit=worker_limit)
+                    stack.start_task_worker(limit=worker_limit, steps=steps)
 
                 def batch(n: int) -> dict[str, float]:
                     from prefect.settings import (
@@ -300,7 +301,8 @@ def main() -> None:
         "--via",
         default="deployment",
         help="deployment (a flow run per analysis on process workers), task-worker "
-        "(background analyses on warm task workers), or both comma-separated",
+        "(background analyses on warm task workers, steps inline), task-worker-flow (the "
+        "same, each analysis an analyze-log flow run), comma-separated",
     )
     parser.add_argument("--task-workers", type=int, default=1, help="task worker processes")
     args = parser.parse_args()

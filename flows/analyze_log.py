@@ -8,8 +8,11 @@ an unusable answer falls back to the rule-based report with `provenance.model_er
 
 from __future__ import annotations
 
-from prefect import flow
-from prefect.utilities.annotations import opaque
+from collections.abc import Callable
+from typing import Any
+
+from prefect import Task, flow
+from prefect.utilities.annotations import BaseAnnotation, opaque
 
 from flows.results import PERSIST_JSON
 from tasks.analysis import (
@@ -27,25 +30,52 @@ from workflowai.analysis.report import AnalysisReport
 from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
 
+Step = Callable[..., Any]
+"""How a step is called: `as_task_run` (a task run each) or `inline` (plain calls)."""
 
-@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}", **PERSIST_JSON)
-def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
+
+def as_task_run(step: Task[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run the step as a Prefect task run (its retries, timeout, state and logs)."""
+    return step(*args, **kwargs)
+
+
+def inline(step: Task[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call the step's function in this thread, with no task run of its own.
+
+    For an analysis that is already one task run (a warm task worker's background analysis):
+    every task run is rows and events the Prefect server records, and with a run per step the
+    server was what limited analyses per second (`bench/trigger_load.py`). A tagged step (model
+    generation: `gpu`, under a tag concurrency limit) stays a task run, so the limit holds.
+    """
+    if step.tags:
+        return step(*args, **kwargs)
+    plain = [_unwrapped(a) for a in args]
+    return step.fn(*plain, **{k: _unwrapped(v) for k, v in kwargs.items()})
+
+
+def _unwrapped(value: Any) -> Any:
+    return value.unwrap() if isinstance(value, BaseAnnotation) else value
+
+
+def analysis_steps(params: AnalyzeLogParams, call: Step = as_task_run) -> AnalysisReport:
+    """The analysis, step by step; `call` decides whether each step is a task run."""
     settings = Settings()
     # a task run is rows and events the Prefect server records (its task-run recorder is what
     # limits analyses per second under load), so steps with nothing to do are not called
-    log = read_log(params.log_source, settings)
+    log = call(read_log, params.log_source, settings)
     baseline = None
     if params.baseline_source is not None:
-        baseline = read_baseline(params.baseline_source, settings)
+        baseline = call(read_baseline, params.baseline_source, settings)
     # opaque(x): Prefect links x to the task that made it but does not walk into it; walking
     # the inputs (a 10,000-line log, its signals, hits, report) cost ~0.9 s of a ~3 s analysis
-    signals = extract_signals(opaque(log), opaque(baseline), settings)
+    signals = call(extract_signals, opaque(log), opaque(baseline), settings)
     if params.ensure_knowledge_base and not knowledge_base_ready(settings):
-        ensure_knowledge_base(settings)
-    hits = retrieve_context(opaque(signals), params.top_k, params.mode, settings)
+        call(ensure_knowledge_base, settings)
+    hits = call(retrieve_context, opaque(signals), params.top_k, params.mode, settings)
     model = None
     if params.use_model or params.agent:
-        model = generate_report_draft(
+        model = call(
+            generate_report_draft,
             opaque(signals.blocks),
             opaque(hits),
             agent=params.agent,
@@ -56,7 +86,8 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
             temperature=params.temperature,
             settings=settings,
         )
-    report = assemble_report(
+    report = call(
+        assemble_report,
         opaque(signals),
         opaque(hits),
         opaque(model),
@@ -64,7 +95,12 @@ def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
         params.ci_provider,
         top_k=params.top_k,
     )
-    report = record_history(opaque(report), params, settings)
+    report = call(record_history, opaque(report), params, settings)
     if params.publish:
-        publish_report(opaque(report))
+        call(publish_report, opaque(report))
     return report
+
+
+@flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}", **PERSIST_JSON)
+def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
+    return analysis_steps(params, as_task_run)

@@ -6,8 +6,16 @@ well under one analysis a second. Background tasks are Prefect's answer for requ
 work: a client creates the task run through the API (`analyze_log_background.delay(params)`),
 the server pushes it to a task worker subscribed to it, and the worker runs it in a thread of
 its long-lived process, where `tasks/resources.py` keeps one store, embedder and generator.
-Each background run calls the `analyze-log` flow, so the analysis is recorded as before (flow
-run, task runs, report artifact) as a child of the background task run.
+
+How much of an analysis the server records is the worker's choice (`--steps`):
+- `inline` (default): the analysis is the background task run; its steps are plain calls
+  (model generation stays a `gpu`-tagged task run, under its concurrency limit). The run, its
+  logs and the report artifact are recorded; the steps are not.
+- `flow`: each background run calls the `analyze-log` flow, recorded as a deployment's run is
+  (flow run, a task run per step, artifact), as a child of the background task run.
+On 2 cores with the server, PostgreSQL and the worker on the same machine, 100 analyses at
+once ran at 2.19/s inline and 0.86/s as flows (`bench/trigger_load.py`, bench/README.md): the
+server's task-run recorder and flow-run orchestration were the busiest code.
 
 Parameters and results travel through Prefect's task-scheduling storage (PREFECT_HOME's local
 storage by default): clients and task workers must share it (the same machine, or a remote
@@ -19,27 +27,50 @@ default storage block such as S3).
 from __future__ import annotations
 
 import argparse
+from typing import Literal
 
 from prefect import task
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_worker import serve
 
-from flows.analyze_log import analyze_log_flow
+from flows.analyze_log import analysis_steps, analyze_log_flow, inline
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_store
 from workflowai.analysis.report import AnalysisReport
 from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
 
+StepMode = Literal["inline", "flow"]
+STEP_MODES: tuple[StepMode, ...] = ("inline", "flow")
+_steps: StepMode = "inline"
+
 
 @task(
     name="analyze-log-background",
     task_run_name="analyze-log-{params.run_label}",
-    **task_policy(timeout_seconds=900, retries=0),
+    **task_policy(timeout_seconds=900),
 )
 def analyze_log_background(params: AnalyzeLogParams) -> AnalysisReport:
-    """The `analyze-log` flow, run inside this long-lived process (retries live on its tasks)."""
-    return analyze_log_flow(params)
+    """The `analyze-log` analysis in this long-lived process, its steps inline or as a flow.
+
+    Retried (inline mode) only on transient errors, as each step would be: a retry records the
+    same history run again (keyed by this task run's id), not a second one.
+    """
+    if _steps == "flow":
+        # the run's settings are the client's (serialized with the task run), so the flow-run
+        # heartbeat is switched off here: the engine joins its thread when the flow run ends,
+        # which held each analysis up to a second
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return analyze_log_flow(params)
+    return analysis_steps(params, inline)
+
+
+def set_step_mode(mode: StepMode) -> None:
+    """Choose how this process runs background analyses (see the module docstring)."""
+    global _steps
+    if mode not in STEP_MODES:
+        raise ValueError(f"steps must be one of {', '.join(STEP_MODES)}, not {mode!r}")
+    _steps = mode
 
 
 def warm_up(settings: Settings) -> None:
@@ -51,12 +82,16 @@ def warm_up(settings: Settings) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="serve background analyses")
     parser.add_argument("--limit", type=int, default=4, help="analyses at once (threads)")
+    parser.add_argument(
+        "--steps",
+        choices=STEP_MODES,
+        default="inline",
+        help="inline: one task run per analysis; flow: an analyze-log flow run per analysis",
+    )
     args = parser.parse_args()
+    set_step_mode(args.steps)
     warm_up(Settings())
-    # no flow-run heartbeat thread: the engine joins it when each flow run ends, which holds
-    # the analysis up to a second; the background task run around it records the outcome
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        serve(analyze_log_background, limit=args.limit)
+    serve(analyze_log_background, limit=args.limit)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.runtime import flow_run
+from prefect.runtime import flow_run, task_run
 
 from tasks.policy import task_policy
 from tasks.resources import get_embedder, get_history_store, get_store
@@ -37,8 +37,9 @@ from workflowai.settings import Settings
 
 
 def _run_id() -> str:
-    """This flow run's id: a retried task records the same run again, not a second one."""
-    return str(flow_run.get_id() or uuid.uuid4())
+    """This flow run's id, or the task run's where the analysis runs inline in one background
+    task run: a retried run records the same run again, not a second one."""
+    return str(flow_run.get_id() or task_run.get_id() or uuid.uuid4())
 
 
 def _now() -> datetime:

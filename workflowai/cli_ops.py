@@ -290,9 +290,16 @@ def serve(
     task_workers: int = typer.Option(
         1, min=0, help="warm task workers for background analyses (flows/task_worker.py)"
     ),
+    task_worker_steps: str = typer.Option(
+        "inline",
+        help="inline: a background analysis is one task run; flow: an analyze-log flow run "
+        "with a task run per step (recorded in more detail, ~2.5x the server's work)",
+    ),
 ) -> None:
     """Run a local stack (Prefect server, a process worker per pool, warm task workers)
     until Ctrl-C."""
+    if task_worker_steps not in ("inline", "flow"):
+        raise typer.BadParameter("inline or flow", param_hint="--task-worker-steps")
     from workflowai.local_stack import DEFAULT_POOLS, LocalStack
 
     settings = _settings()
@@ -319,7 +326,7 @@ def serve(
         asyncio.run(client_setup.setup(client.ApiTarget.from_settings(local), local, deploy=deploy))
         stack.start_workers(DEFAULT_POOLS)
         for _ in range(task_workers):
-            stack.start_task_worker()
+            stack.start_task_worker(steps=task_worker_steps)
         typer.echo(f"Prefect UI: {stack.ui_url}\nAPI: {stack.api_url}  (Ctrl-C stops everything)")
         typer.echo(f"logs: {stack.log_dir}")
         while not stopping.wait(1.0):

@@ -202,11 +202,13 @@ class LocalStack:
         self.workers[pool] = worker
         return worker
 
-    def start_task_worker(self, limit: int = 4) -> subprocess.Popen[bytes]:
+    def start_task_worker(self, limit: int = 4, steps: str = "inline") -> subprocess.Popen[bytes]:
         """Start a task worker for background analyses (`flows/task_worker.py`): one
-        long-lived process that keeps the store and embedder loaded between runs."""
+        long-lived process that keeps the store and embedder loaded between runs; `steps`
+        inline (one task run per analysis) or flow (an analyze-log flow run per analysis)."""
         name = f"task-worker-{len(self.task_workers)}"
         args = [sys.executable, "-m", "flows.task_worker", "--limit", str(limit)]
+        args += ["--steps", steps]
         worker = self._spawn(name, args, self.env())
         self.task_workers.append(worker)
         return worker

@@ -1,7 +1,9 @@
 """Background analyses on a warm task worker, for real: a Prefect server and one
 `python -m flows.task_worker` process (workflowai/local_stack.py), three analyses created
 through the API at once with `analyze_log_background.delay`, each completed by the same
-long-lived process and recorded as an analyze-log flow run under its background task run.
+long-lived process, each one task run (steps inline) with its report artifact.
+Flow mode (a flow run per analysis) is tested on the flow tests' server:
+tests/flows/test_background_steps.py.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack, tmp_
     )
 
     from flows.task_worker import analyze_log_background
+    from tasks.analysis import report_key
     from workflowai.params import AnalyzeLogParams
 
     env = stack.env()
@@ -85,16 +88,28 @@ def test_background_analyses_run_on_one_warm_task_worker(stack: LocalStack, tmp_
     with temporary_settings(updates=updates):  # type: ignore[arg-type]
         futures = [analyze_log_background.delay(AnalyzeLogParams(log_ref=r)) for r in refs]
         reports = [future.result(timeout=600) for future in futures]
-        names = asyncio.run(_flow_run_names(stack.api_url))
+        flow_runs, task_runs, artifacts = asyncio.run(_recorded(stack.api_url))
     assert [r.category.value for r in reports] == ["dependency", "out-of-memory", "dependency"]
     assert all(r.evidence for r in reports)
-    assert sum(name.startswith("analyze-log-") for name in names) == len(LOGS)
+    # one task run per analysis, completed; no flow runs; each report published
+    assert flow_runs == []
+    assert [state for name, state in task_runs if name.startswith("analyze-log-")] == [
+        "COMPLETED"
+    ] * len(LOGS)
+    assert {report_key(r) for r in reports} <= artifacts
     assert stack.task_workers[0].poll() is None  # one process served them all
     assert os.path.exists(stack.log_dir / "task-worker-0.log")
 
 
-async def _flow_run_names(url: str) -> list[str]:
+async def _recorded(url: str) -> tuple[list[str], list[tuple[str, str]], set[str]]:
+    """Names of the flow runs, (name, state type) of the task runs, keys of the artifacts."""
     from prefect.client.orchestration import PrefectClient
 
     async with PrefectClient(url) as client:
-        return [run.name for run in await client.read_flow_runs()]
+        flow_runs = [run.name for run in await client.read_flow_runs()]
+        task_runs = [
+            (run.name, run.state_type.value if run.state_type else "")
+            for run in await client.read_task_runs()
+        ]
+        artifacts = {a.key for a in await client.read_artifacts() if a.key}
+    return flow_runs, task_runs, artifacts
