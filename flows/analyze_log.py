@@ -8,7 +8,9 @@ an unusable answer falls back to the rule-based report with `provenance.model_er
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from prefect import Task, flow
@@ -101,6 +103,22 @@ def analysis_steps(params: AnalyzeLogParams, call: Step = as_task_run) -> Analys
     return report
 
 
+_flow_steps: ContextVar[Step] = ContextVar("analyze_log_flow_steps", default=as_task_run)
+
+
+@contextmanager
+def flow_steps_inline() -> Iterator[None]:
+    """`analyze-log` flow runs started in this block (this thread) call their steps inline: the
+    flow run, its logs and the report artifact are recorded, not a task run per step. For the
+    kept local server's warm CLI analyses (flows/local_analysis.py), where the same process
+    serves the API that would record those task runs."""
+    token = _flow_steps.set(inline)
+    try:
+        yield
+    finally:
+        _flow_steps.reset(token)
+
+
 @flow(name="analyze-log", flow_run_name="analyze-log-{params.run_label}", **PERSIST_JSON)
 def analyze_log_flow(params: AnalyzeLogParams) -> AnalysisReport:
-    return analysis_steps(params, as_task_run)
+    return analysis_steps(params, _flow_steps.get())

@@ -64,11 +64,13 @@ def _server_alive(pid: int) -> bool:
         return False
 
 
-async def _flow_run_names(url: str) -> list[str]:
+async def _recorded(url: str) -> tuple[list[str], int, int]:
+    """Flow run names, the number of task runs and of artifacts the server holds."""
     from prefect.client.orchestration import PrefectClient
 
     async with PrefectClient(url) as client:
-        return [run.name for run in await client.read_flow_runs()]
+        names = [run.name for run in await client.read_flow_runs()]
+        return names, len(await client.read_task_runs()), len(await client.read_artifacts())
 
 
 def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
@@ -80,6 +82,9 @@ def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
         first = _cli(env, "analyze-log", str(log), "--format", "json")
         assert first.returncode == 0, first.stderr
         state = json.loads((home / STATE_FILE).read_text())
+        # the first run ran the flow in the CLI (a task run per step) and started the server
+        _, task_runs, artifacts = asyncio.run(_recorded(state["url"]))
+        assert task_runs >= 5 and artifacts >= 1
         second = _cli(env, "analyze-log", str(log), "--format", "json")
         assert second.returncode == 0, second.stderr
         assert json.loads((home / STATE_FILE).read_text()) == state  # the same server
@@ -92,8 +97,11 @@ def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
         assert two == one
         status = _cli(env, "server", "status")
         assert status.returncode == 0 and status.stdout.strip() == state["url"]
-        names = asyncio.run(_flow_run_names(state["url"]))
+        names, after, artifacts_after = asyncio.run(_recorded(state["url"]))
         assert names.count("analyze-log-build-build-log") == 2
+        # the kept server's warm process ran the second with its steps inline: a flow run and
+        # the same artifacts as the first (its report), no task runs
+        assert after == task_runs and artifacts_after == 2 * artifacts
     finally:
         stopped = _cli(env, "server", "stop")
     assert stopped.stdout.strip() == "stopped"
