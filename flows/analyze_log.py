@@ -4,6 +4,11 @@ read (+ redact) -> [baseline] -> signals -> [starter KB if empty] -> retrieve (m
 people rejected) -> [model draft] -> assemble -> history (fingerprints, verdict) -> publish.
 Without a model the report is rules plus retrieval; with one, the model writes the prose and
 an unusable answer falls back to the rule-based report with `provenance.model_error` saying why.
+
+`analysis_steps` is the one composition. Deployment runs call each step as a task run (its own
+retries, timeout, state); a warm task worker's background analysis (flows/task_worker.py) and
+the kept local server's CLI analyses (flows/local_analysis.py) call them `inline`, because each
+task run is rows and events the Prefect server records and that was what bounded them.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def as_task_run(step: Task[..., Any], *args: Any, **kwargs: Any) -> Any:
 def inline(step: Task[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the step's function in this thread, with no task run of its own.
 
-    For an analysis that is already one task run (a warm task worker's background analysis):
+    For an analysis already recorded as one run (a background task run, a kept-server flow run):
     every task run is rows and events the Prefect server records, and with a run per step the
     server was what limited analyses per second (`bench/trigger_load.py`). A tagged step (model
     generation: `gpu`, under a tag concurrency limit) stays a task run, so the limit holds.
