@@ -16,6 +16,7 @@ Needs the node from scripts/es-start.sh. Indices made here are deleted afterward
     .venv/bin/python bench/index_throughput.py --docs 2000 --small 1000
     .venv/bin/python bench/index_throughput.py --docs 600 --small 300 --library --ref main \
         --url http://127.0.0.1:9200
+    .venv/bin/python bench/index_throughput.py --docs 150 --small 50 --library --rounds 3
 """
 
 from __future__ import annotations
@@ -252,6 +253,9 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:9200")
     parser.add_argument("--library", action="store_true", help="also time index_documents")
     parser.add_argument("--ref", help="also time the index flow of this git ref (same run)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="full-size runs per row, alternating order"
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -280,14 +284,34 @@ def main() -> None:
             )  # fmt: skip
             subprocess.run(["tar", "-x", "-C", str(ref)], input=archive.stdout, check=True)
             plan.insert(2, ("flow", full, ref))
-        rows = []
-        for kind, folder, source in plan:
-            docs = args.docs if folder == full else args.small
-            name = f"{kind}@{args.ref}" if source else kind
-            print(f"... {name} on {docs} docs", file=sys.stderr, flush=True)
-            rows.append((name, docs, run_child(kind, folder, args.url, work, source)))
+        # the full-size rows `--rounds` times, every other round in reverse order, so a machine
+        # that speeds up or slows down during the run shifts every row alike; the small row
+        # (peak RSS only) once
+        runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        full_rows = [item for item in plan if item[1] == full]
+        for round_no in range(args.rounds):
+            order = full_rows if round_no % 2 == 0 else full_rows[::-1]
+            if round_no == args.rounds - 1:
+                order = order + [item for item in plan if item[1] != full]
+            for kind, folder, source in order:
+                docs = args.docs if folder == full else args.small
+                name = f"{kind}@{args.ref}" if source else kind
+                print(f"... {name} on {docs} docs (round {round_no + 1})", file=sys.stderr)
+                result = run_child(kind, folder, args.url, work, source)
+                runs.setdefault((name, docs), []).append(result)
         print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
+    rows = [(name, docs, _median_run(results)) for (name, docs), results in runs.items()]
+    rows.sort(key=lambda row: (-row[1], [k for k, _, _ in plan].index(row[0].split("@")[0])))
     print_table(rows)
+    if args.rounds > 1:
+        print("seconds per round (the table shows each row's median round):")
+        for (name, docs), results in runs.items():
+            print(f"  {name} {docs}: " + ", ".join(f"{r['seconds']:.1f}" for r in results))
+
+
+def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(results, key=lambda r: r["seconds"])
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def print_table(rows: list[tuple[str, int, dict[str, Any]]]) -> None:
