@@ -19,6 +19,15 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="module")
+def kb_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One WORKFLOWAI_HOME per test module: the starter KB is indexed once, on first use."""
+    home = tmp_path_factory.mktemp("kb-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKFLOWAI_HOME", str(home))
+        yield home
+
+
 @pytest.fixture
 def workflowai_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"

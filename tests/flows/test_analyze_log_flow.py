@@ -3,7 +3,6 @@ retrieval, report artifact; and the SmolLM2 model path with its fallback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +34,6 @@ NPM_LOG = f"""2024-05-02T09:14:01.0000000Z ##[group]Run actions/setup-node@v4
 2024-05-02T09:14:04.0800000Z npm ERR! this command with --force or --legacy-peer-deps
 2024-05-02T09:14:05.0000000Z ##[error]Process completed with exit code 1.
 """
-
-
-@pytest.fixture(scope="module")
-def kb_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One WORKFLOWAI_HOME for this module: the starter KB is indexed once, on first use."""
-    home = tmp_path_factory.mktemp("analyze-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKFLOWAI_HOME", str(home))
-        yield home
 
 
 @pytest.fixture

@@ -34,15 +34,6 @@ ERROR: No matching distribution found for numpy==1.19.5
 """
 
 
-@pytest.fixture(scope="module")
-def kb_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One WORKFLOWAI_HOME for this module: the starter KB is indexed once, on first use."""
-    home = tmp_path_factory.mktemp("background-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKFLOWAI_HOME", str(home))
-        yield home
-
-
 @pytest.fixture
 def step_mode() -> Iterator[None]:
     yield
