@@ -293,7 +293,7 @@ def serve(
     task_worker_steps: str = typer.Option(
         "inline",
         help="inline: a background analysis is one task run; flow: an analyze-log flow run "
-        "with a task run per step (recorded in more detail, ~2.5x the server's work)",
+        "with a task run per step (recorded in more detail; ~4x the server CPU per analysis)",
     ),
 ) -> None:
     """Run a local stack (Prefect server, a process worker per pool, warm task workers)
