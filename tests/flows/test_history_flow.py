@@ -5,7 +5,6 @@ Real starter KB (SQLite + MiniLM), real SQLite history, temporary Prefect server
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,12 +47,9 @@ CONTEXT = {
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One WORKFLOWAI_HOME (KB and history) for the module: the runs build on each other."""
-    path = tmp_path_factory.mktemp("history-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKFLOWAI_HOME", str(path))
-        yield path
+def home(kb_home: Path) -> Path:
+    """The module's WORKFLOWAI_HOME (KB and history): the runs build on each other."""
+    return kb_home
 
 
 @pytest.fixture(scope="module")
