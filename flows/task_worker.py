@@ -14,8 +14,9 @@ How much of an analysis the server records is the worker's choice (`--steps`):
 - `flow`: each background run calls the `analyze-log` flow, recorded as a deployment's run is
   (flow run, a task run per step, artifact), as a child of the background task run.
 On 2 cores with the server, PostgreSQL and the worker on the same machine, 100 analyses at
-once ran at 2.19/s inline and 0.86/s as flows (`bench/trigger_load.py`, bench/README.md): the
-server's task-run recorder and flow-run orchestration were the busiest code.
+once ran at 1.95/s inline and 0.88/s as flows in one run (1.89-2.19/s inline over three runs;
+`bench/trigger_load.py`, bench/README.md): the server's task-run recorder and flow-run
+orchestration were the busiest code.
 
 Parameters and results travel through Prefect's task-scheduling storage (PREFECT_HOME's local
 storage by default): clients and task workers must share it (the same machine, or a remote
@@ -53,8 +54,8 @@ _steps: StepMode = "inline"
 def analyze_log_background(params: AnalyzeLogParams) -> AnalysisReport:
     """The `analyze-log` analysis in this long-lived process, its steps inline or as a flow.
 
-    Retried (inline mode) only on transient errors, as each step would be: a retry records the
-    same history run again (keyed by this task run's id), not a second one.
+    Retried only on transient errors, as each step would be; a retry records the same history
+    run again (keyed by the flow run's id, or inline by this task run's), not a second one.
     """
     if _steps == "flow":
         # the run's settings are the client's (serialized with the task run), so the flow-run
