@@ -92,9 +92,9 @@ def index_batch(documents: list[Document], group_chunks: int, settings: Settings
     chunker = Chunker(
         embedder, chunk_tokens=embedding.chunk_tokens, overlap=embedding.chunk_overlap
     )
-    counts = index_documents_batch(
-        get_store(settings), embedder, chunker, documents, group_size=group_chunks
-    )
+    store = get_store(settings)
+    with store.bulk():  # the batch becomes searchable at its end: one refresh per task run
+        counts = index_documents_batch(store, embedder, chunker, documents, group_size=group_chunks)
     return BatchWritten(chunks=counts.chunks, tokens=counts.tokens)
 
 

@@ -139,6 +139,36 @@ def test_store_reports_an_interrupted_document_as_incomplete(loaded: KnowledgeSt
     assert loaded.document_hashes()["npm-eresolve"] == CORPUS[1].chunk.document_hash
 
 
+def test_store_bulk_block_leaves_its_writes_searchable(store: KnowledgeStore) -> None:
+    store.ensure_schema(model=MODEL, dim=DIM)
+    with store.bulk():
+        with store.bulk():  # nested, as a task inside an index run
+            store.write(CORPUS[:3])
+        store.write(CORPUS[3:])
+        store.delete([CORPUS[0].chunk.id])
+    # searched at once: a store that deferred the refresh and never made it fails here
+    assert [h.chunk.document_id for h in store.keyword_search("ERESOLVE", top_k=5)] == [
+        "npm-eresolve"
+    ]
+    assert [h.chunk.document_id for h in store.keyword_search("dockerignore", top_k=5)] == [
+        "docker-copy"
+    ]
+    assert store.keyword_search("OutOfMemoryError", top_k=5) == []
+    assert store.count() == len(CORPUS) - 1
+    assert "java-heap" not in store.document_hashes()
+
+
+def test_store_bulk_block_that_fails_keeps_what_it_wrote(store: KnowledgeStore) -> None:
+    store.ensure_schema(model=MODEL, dim=DIM)
+    with pytest.raises(RuntimeError, match="source went away"), store.bulk():
+        store.write(CORPUS[:2])
+        raise RuntimeError("source went away")
+    # visible, like writes outside a block: the next index run skips them by hash
+    assert store.document_hashes() == {
+        c.chunk.document_id: c.chunk.document_hash for c in CORPUS[:2]
+    }
+
+
 @pytest.mark.parametrize(
     ("query", "expected_doc"),
     [

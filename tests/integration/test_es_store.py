@@ -15,6 +15,7 @@ from workflowai.knowledge.chunking import Chunker
 from workflowai.knowledge.elasticsearch_store import ElasticsearchKnowledgeStore
 from workflowai.knowledge.embedding import FakeEmbedder
 from workflowai.knowledge.factory import build_store, build_versions
+from workflowai.knowledge.indexing import index_documents
 from workflowai.knowledge.reindex import VerificationError, reindex_documents, rollback
 from workflowai.knowledge.versions import ElasticsearchIndexVersions
 from workflowai.schemas import Document, EmbeddedChunk
@@ -102,6 +103,33 @@ def test_es_reindex_swaps_the_alias_and_rolls_back(settings: Settings) -> None:
     assert third.pruned == [f"{alias}-v2", f"{alias}-v3"]
     assert rollback(versions) == (f"{alias}-v4", f"{alias}-v1")
     reader.close()
+
+
+def test_es_index_run_refreshes_once_however_many_writes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a spy around the real client's refresh: the writes, searches and refresh all hit the node
+    store = build_store(settings)
+    assert isinstance(store, ElasticsearchKnowledgeStore)
+    refresh = store.client.indices.refresh
+    refreshed: list[str] = []
+
+    def counting_refresh(**kwargs: object) -> object:
+        refreshed.append(str(kwargs.get("index")))
+        return refresh(**kwargs)
+
+    monkeypatch.setattr(store.client.indices, "refresh", counting_refresh)
+    embedder = FakeEmbedder(dim=16)
+    chunker = Chunker(embedder, chunk_tokens=64, overlap=8)
+    docs = _docs(*(f"failure number {n} in step {n}" for n in range(6)))
+    summary = index_documents(store, embedder, chunker, docs, batch_size=2, group_size=1)
+    assert summary.chunks_written == 6  # six writes of one chunk, in three batches
+    assert refreshed == [settings.elasticsearch.alias]
+    assert set(store.document_hashes()) == {d.id for d in docs}  # searchable right after
+    store.delete_documents([docs[0].id])  # outside a block: searchable at once
+    assert set(store.document_hashes()) == {d.id for d in docs[1:]}
+    assert len(refreshed) == 2
+    store.close()
 
 
 @pytest.mark.parametrize("dim", [DIM])

@@ -87,6 +87,8 @@ class ElasticsearchKnowledgeStore:
         self._settings = settings
         self.index = index or settings.alias
         self._refresh = refresh
+        self._bulk_depth = 0  # open bulk() blocks: their writes refresh once, at the end
+        self._unrefreshed = False
         self._client = client
         self._owns_client = client is None  # a client passed in is closed by its owner
         self._stemming: Stemming | None = None  # the index's own mode, read once
@@ -209,8 +211,7 @@ class ElasticsearchKnowledgeStore:
                     conflicts.append(str(result.get("_id")))
                 else:
                     failures[str(result.get("_id"))] = _reason(result)
-            if self._refresh:
-                self.client.indices.refresh(index=self.index)
+            self._changed()
         if failures:
             if all(r.startswith("HTTP 429") for r in failures.values()):
                 raise StoreUnavailableError(f"bulk write throttled for {len(failures)} chunks")
@@ -229,8 +230,39 @@ class ElasticsearchKnowledgeStore:
                 result = item["delete"]
                 if not ok and result.get("status") != 404:
                     raise StoreError(f"delete of {result.get('_id')} failed: {_reason(result)}")
-            if self._refresh:
-                self.client.indices.refresh(index=self.index)
+            self._changed()
+
+    def _changed(self) -> None:
+        """Make a write or delete searchable now, or at the end of the open bulk() block."""
+        if not self._refresh:
+            return
+        if self._bulk_depth:
+            self._unrefreshed = True
+        else:
+            self.client.indices.refresh(index=self.index)
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        # A refresh per bulk write cut a new segment each time: on 2 cores, the segment work
+        # it set off slowed the encoder beside it (index_throughput: 44-48 s against 41-43 s
+        # with one refresh at the end, 150 SciFact abstracts). Indexing refreshes once a run.
+        self._bulk_depth += 1
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            self._bulk_depth -= 1
+            if not self._bulk_depth and self._unrefreshed:
+                self._unrefreshed = False
+                try:
+                    with self._calls("refresh"):
+                        self.client.indices.refresh(index=self.index)
+                except StoreError:
+                    if not failed:  # the body's own error tells the story; keep it
+                        raise
 
     def document_hashes(self) -> dict[str, str]:
         if not self._exists():

@@ -61,7 +61,8 @@ def index_body(
     index_settings: dict[str, Any] = {
         "number_of_shards": 1,
         "number_of_replicas": 0,
-        "refresh_interval": "1s",
+        # no refresh_interval: left unset, a shard nobody searches skips background refreshes
+        # (search idle) while a bulk load runs; writes refresh when they need to be seen
     }
     definition = ANALYZERS[analyzer]
     if definition is not None:

@@ -191,26 +191,27 @@ def index_documents(
             seconds=time.perf_counter() - started,
         )
 
-    for batch in iter_batches(items, batch_size):
-        documents = [d for d in batch if isinstance(d, Document)]
-        failures.extend(f for f in batch if isinstance(f, IndexFailure))
-        seen.update(d.id for d in documents)
-        plan = plan_documents(documents, existing)
-        if plan.replaced:
-            store.delete_documents(plan.replaced)
-        written = index_batch(store, embedder, chunker, plan.changed, group_size=group_size)
-        totals["seen"] += len(documents)
-        totals["indexed"] += len(plan.changed)
-        totals["unchanged"] += len(plan.unchanged)
-        totals["chunks"] += written.chunks
-        totals["tokens"] += written.tokens
-        if on_progress is not None:
-            on_progress(summary())
-    pruned = 0
-    if prune:
-        stale, refused = prune_candidates(existing, seen, failures)
-        failures.extend(refused)
-        if stale:
-            store.delete_documents(stale)
-        pruned = len(stale)
+    with store.bulk():  # searchable together at the end: one refresh, not one per write
+        for batch in iter_batches(items, batch_size):
+            documents = [d for d in batch if isinstance(d, Document)]
+            failures.extend(f for f in batch if isinstance(f, IndexFailure))
+            seen.update(d.id for d in documents)
+            plan = plan_documents(documents, existing)
+            if plan.replaced:
+                store.delete_documents(plan.replaced)
+            written = index_batch(store, embedder, chunker, plan.changed, group_size=group_size)
+            totals["seen"] += len(documents)
+            totals["indexed"] += len(plan.changed)
+            totals["unchanged"] += len(plan.unchanged)
+            totals["chunks"] += written.chunks
+            totals["tokens"] += written.tokens
+            if on_progress is not None:
+                on_progress(summary())
+        pruned = 0
+        if prune:
+            stale, refused = prune_candidates(existing, seen, failures)
+            failures.extend(refused)
+            if stale:
+                store.delete_documents(stale)
+            pruned = len(stale)
     return summary(pruned)

@@ -7,6 +7,7 @@ Hybrid search is not a store method: `workflowai.knowledge.fusion` fuses the res
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 from workflowai.schemas import DuplicatePolicy, EmbeddedChunk, Metadata, ScoredChunk, StoreInfo
@@ -34,6 +35,12 @@ class KnowledgeStore(Protocol):
         every failed id with its reason."""
 
     def delete(self, ids: Iterable[str]) -> None: ...
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Writes and deletes inside become searchable together when it exits, errors
+        included (Elasticsearch: one refresh for the whole block instead of one per call).
+        Reads by id and document_hashes() of an index run's own writes may lag inside it.
+        Nests; only the outermost exit refreshes."""
 
     def document_hashes(self) -> dict[str, str]:
         """document_id -> content hash of every indexed document (for skip and prune).

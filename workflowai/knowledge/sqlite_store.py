@@ -175,6 +175,11 @@ class SqliteKnowledgeStore:
             )
         return found
 
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        # every write commits on its own and is searchable at once: nothing to defer
+        yield
+
     def delete(self, ids: Iterable[str]) -> None:
         with self._tx("delete", write=True) as conn:
             self._matrix = None
