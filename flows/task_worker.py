@@ -16,7 +16,8 @@ How much of an analysis the server records is the worker's choice (`--steps`):
 On 2 cores with the server, PostgreSQL and the worker on the same machine, 100 analyses at
 once ran at 1.95/s inline and 0.88/s as flows in one run (1.89-2.19/s inline over three runs;
 `bench/trigger_load.py`, bench/README.md): the server's task-run recorder and flow-run
-orchestration were the busiest code.
+orchestration were the busiest code. Sharing one API client across runs (`main`) took the
+inline figure from 2.30-2.48/s to 2.63-2.72/s (two runs each, alternating, a day later).
 
 Parameters and results travel through Prefect's task-scheduling storage (PREFECT_HOME's local
 storage by default): clients and task workers must share it (the same machine, or a remote
@@ -31,6 +32,7 @@ import argparse
 from typing import Literal
 
 from prefect import task
+from prefect.context import SyncClientContext
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_worker import serve
 
@@ -92,7 +94,13 @@ def main() -> None:
     args = parser.parse_args()
     set_step_mode(args.steps)
     warm_up(Settings())
-    serve(analyze_log_background, limit=args.limit)
+    # One API client for every run: the engine takes the client of the context it runs in
+    # (the worker's threads copy this one), where it built two per background run, each with
+    # an SSL context loaded from certifi's bundle even for a plain-http API (~a third of the
+    # worker's CPU per analysis under py-spy). Shared across threads as a flow's task runner
+    # shares its client.
+    with SyncClientContext.get_or_create():
+        serve(analyze_log_background, limit=args.limit)
 
 
 if __name__ == "__main__":
