@@ -4,6 +4,7 @@ reindex with rollback. The fake embedder stands in for the model (not under test
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -129,6 +130,32 @@ def test_es_index_run_refreshes_once_however_many_writes(
     store.delete_documents([docs[0].id])  # outside a block: searchable at once
     assert set(store.document_hashes()) == {d.id for d in docs[1:]}
     assert len(refreshed) == 2
+    store.close()
+
+
+def test_es_bulk_block_defers_only_its_own_threads_writes(settings: Settings) -> None:
+    # the index run's thread holds a block open; a write from another thread (a confirmed
+    # cause while the index runs) is searchable at once, the block's own at its end
+    store = build_store(settings)
+    store.ensure_schema(model=MODEL, dim=DIM)
+    inside, release = threading.Event(), threading.Event()
+
+    def index_run() -> None:
+        with store.bulk():
+            store.write(CORPUS[:1])
+            inside.set()
+            release.wait(30)
+
+    runner = threading.Thread(target=index_run)
+    runner.start()
+    assert inside.wait(30)
+    store.write(CORPUS[1:2])  # this thread: no block open, refreshed now
+    assert [h.chunk.document_id for h in store.keyword_search("ERESOLVE", top_k=3)] == [
+        "npm-eresolve"
+    ]
+    release.set()
+    runner.join(30)
+    assert store.count() == 2
     store.close()
 
 

@@ -9,6 +9,7 @@ retries own the retry policy; both at once would multiply attempts.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,8 +88,9 @@ class ElasticsearchKnowledgeStore:
         self._settings = settings
         self.index = index or settings.alias
         self._refresh = refresh
-        self._bulk_depth = 0  # open bulk() blocks: their writes refresh once, at the end
-        self._unrefreshed = False
+        # open bulk() blocks, per thread: a block defers its own thread's refreshes only, so a
+        # write from another thread (a confirmed cause during an index run) is seen at once
+        self._bulk = threading.local()
         self._client = client
         self._owns_client = client is None  # a client passed in is closed by its owner
         self._stemming: Stemming | None = None  # the index's own mode, read once
@@ -236,8 +238,8 @@ class ElasticsearchKnowledgeStore:
         """Make a write or delete searchable now, or at the end of the open bulk() block."""
         if not self._refresh:
             return
-        if self._bulk_depth:
-            self._unrefreshed = True
+        if getattr(self._bulk, "depth", 0):
+            self._bulk.unrefreshed = True
         else:
             self.client.indices.refresh(index=self.index)
 
@@ -246,7 +248,8 @@ class ElasticsearchKnowledgeStore:
         # A refresh per bulk write cut a new segment each time: on 2 cores, the segment work
         # it set off slowed the encoder beside it (index_throughput: 44-48 s against 41-43 s
         # with one refresh at the end, 150 SciFact abstracts). Indexing refreshes once a run.
-        self._bulk_depth += 1
+        state = self._bulk
+        state.depth = getattr(state, "depth", 0) + 1
         failed = False
         try:
             yield
@@ -254,9 +257,9 @@ class ElasticsearchKnowledgeStore:
             failed = True
             raise
         finally:
-            self._bulk_depth -= 1
-            if not self._bulk_depth and self._unrefreshed:
-                self._unrefreshed = False
+            state.depth -= 1
+            if not state.depth and getattr(state, "unrefreshed", False):
+                state.unrefreshed = False
                 try:
                     with self._calls("refresh"):
                         self.client.indices.refresh(index=self.index)

@@ -62,7 +62,7 @@ def index_body(
         "number_of_shards": 1,
         "number_of_replicas": 0,
         # no refresh_interval: left unset, a shard nobody searches skips background refreshes
-        # (search idle) while a bulk load runs; writes refresh when they need to be seen
+        # (search idle) during a bulk load; the store refreshes after writes itself
     }
     definition = ANALYZERS[analyzer]
     if definition is not None:

@@ -37,10 +37,10 @@ class KnowledgeStore(Protocol):
     def delete(self, ids: Iterable[str]) -> None: ...
 
     def bulk(self) -> AbstractContextManager[None]:
-        """Writes and deletes inside become searchable together when it exits, errors
-        included (Elasticsearch: one refresh for the whole block instead of one per call).
-        Reads by id and document_hashes() of an index run's own writes may lag inside it.
-        Nests; only the outermost exit refreshes."""
+        """The calling thread's writes and deletes inside become searchable together when it
+        exits, errors included (Elasticsearch: one refresh for the block, not one per call).
+        Inside it, searches, count() and document_hashes() may not see them yet. Nests; only
+        the outermost exit refreshes."""
 
     def document_hashes(self) -> dict[str, str]:
         """document_id -> content hash of every indexed document (for skip and prune).
