@@ -4,12 +4,16 @@ node and model; plus the unchanged re-index time and peak RSS at two corpus size
 
 Each measurement runs in its own child process (so peak RSS is its own and model loading is
 outside the timings): SciFact abstracts (title + text) are written as one JSONL source, then
-- encode:    SentenceTransformer.encode on exactly the chunk texts the pipeline embeds;
+- encode:    SentenceTransformer.encode on exactly the chunk texts the pipeline embeds, in
+             float32 (sentence-transformers' default) and, where the product's `auto` dtype
+             picks another (bfloat16 on an AMX CPU), in that one too: "x encode" compares
+             each row with raw encode in the row's own dtype;
 - flow:      `flows/index.py:index_flow` (chunk, embed, bulk-index through Prefect tasks,
              ephemeral Prefect API) into a fresh alias, then again unchanged (skip by hash);
 - library:   `workflowai.knowledge.indexing.index_documents` (same steps, no Prefect), optional;
 - langchain: `langchain_elasticsearch.ElasticsearchStore.add_texts` of the same chunk texts
-             (chunking not counted for it) with an Embeddings adapter around the same model.
+             (chunking not counted for it) with an Embeddings adapter around the same model,
+             in float32 (what it runs by default) and in the product's dtype where that differs.
 - flow@REF:  with `--ref REF`, the index flow of another commit (files from `git archive`).
 Needs the node from scripts/es-start.sh. Indices made here are deleted afterwards.
 
@@ -93,21 +97,36 @@ def drop_alias(settings: Any) -> None:
     client.close()
 
 
-def child_encode(args: argparse.Namespace) -> dict[str, Any]:
+def raw_model(settings: Any, dtype: str) -> Any:
+    """sentence-transformers' model as a user loads it, cast to `dtype`."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    from workflowai.knowledge.embedding import embedding_input, resolve_model
+    from workflowai.knowledge.embedding import resolve_model
+
+    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    return model if dtype == "float32" else model.to(getattr(torch, dtype))
+
+
+def child_encode(args: argparse.Namespace) -> dict[str, Any]:
+    from workflowai.knowledge.embedding import embedding_input
 
     settings = settings_for(args.url, "unused")
     chunks, embedder = chunk_texts(settings, Path(args.folder))
     texts = [embedding_input(c) for c in chunks]
     tokens = sum(embedder.count_tokens(t) for t in texts)
-    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    model = raw_model(settings, args.dtype)
     model.encode(texts[:8])  # warm-up
     started = time.perf_counter()
     model.encode(texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True)
     seconds = time.perf_counter() - started
-    return {"chunks": len(chunks), "tokens": tokens, "seconds": seconds, "rss": peak_rss_mb()}
+    return {
+        "chunks": len(chunks),
+        "tokens": tokens,
+        "seconds": seconds,
+        "rss": peak_rss_mb(),
+        "dtype": args.dtype,
+    }
 
 
 def child_flow(args: argparse.Namespace) -> dict[str, Any]:
@@ -123,7 +142,8 @@ def child_flow(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["WORKFLOWAI_ELASTICSEARCH__ALIAS"] = alias
     settings = settings_for(args.url, alias)
     # the flow's tasks reuse it; more texts than the numpy query path takes: load torch's
-    get_embedder(settings).embed_texts(["warm up the model"] * 16)
+    embedder = get_embedder(settings)
+    embedder.embed_texts(["warm up the model"] * 16)
 
     @flow(name="bench-warm-up")
     def warm_up() -> int:  # starts the ephemeral Prefect API outside the timings
@@ -147,6 +167,7 @@ def child_flow(args: argparse.Namespace) -> dict[str, Any]:
         "unchanged_seconds": again_s,
         "unchanged_docs": again.documents_unchanged,
         "rss": peak_rss_mb(),
+        "dtype": getattr(embedder, "dtype", "float32"),  # a --ref before dtypes: float32
     }
 
 
@@ -175,21 +196,21 @@ def child_library(args: argparse.Namespace) -> dict[str, Any]:
         "unchanged_seconds": again.seconds,
         "unchanged_docs": again.documents_unchanged,
         "rss": peak_rss_mb(),
+        "dtype": getattr(embedder, "dtype", "float32"),
     }
 
 
 def child_langchain(args: argparse.Namespace) -> dict[str, Any]:
     from langchain_core.embeddings import Embeddings
     from langchain_elasticsearch import ElasticsearchStore
-    from sentence_transformers import SentenceTransformer
 
     from workflowai.knowledge.elasticsearch_store import build_client
-    from workflowai.knowledge.embedding import embedding_input, resolve_model
+    from workflowai.knowledge.embedding import embedding_input
 
     settings = settings_for(args.url, f"bench-langchain-{uuid.uuid4().hex[:8]}")
     chunks, embedder = chunk_texts(settings, Path(args.folder))
     texts = [embedding_input(c) for c in chunks]
-    model = SentenceTransformer(resolve_model(settings.embedding.model), device="cpu")
+    model = raw_model(settings, args.dtype)
     batch = settings.embedding.batch_size
 
     class MiniLM(Embeddings):
@@ -216,7 +237,13 @@ def child_langchain(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         client.indices.delete(index=index, ignore_unavailable=True)
     tokens = sum(embedder.count_tokens(t) for t in texts)
-    return {"chunks": len(chunks), "tokens": tokens, "seconds": seconds, "rss": peak_rss_mb()}
+    return {
+        "chunks": len(chunks),
+        "tokens": tokens,
+        "seconds": seconds,
+        "rss": peak_rss_mb(),
+        "dtype": args.dtype,
+    }
 
 
 CHILDREN = {
@@ -228,9 +255,14 @@ CHILDREN = {
 
 
 def run_child(
-    kind: str, folder: Path, url: str, workdir: Path, source: Path | None = None
+    kind: str,
+    folder: Path,
+    url: str,
+    workdir: Path,
+    source: Path | None = None,
+    dtype: str = "float32",
 ) -> dict[str, Any]:
-    tag = f"{kind}-{source.name}" if source else kind
+    tag = f"{kind}-{source.name}" if source else f"{kind}-{dtype}"
     env = {**os.environ, "PREFECT_HOME": str(workdir / f"prefect-{tag}")}
     env["WORKFLOWAI_HOME"] = str(workdir / f"home-{tag}")
     if source is not None:
@@ -240,6 +272,7 @@ def run_child(
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     command = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--url", url]
+    command += ["--dtype", dtype]  # encode and langchain only: the others run the product's
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{result.stderr[-4000:]}")
@@ -258,6 +291,7 @@ def main() -> None:
     )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)))
@@ -267,14 +301,20 @@ def main() -> None:
         work = Path(tmp)
         full = write_corpus(work / "full", args.docs)
         small = write_corpus(work / "small", args.small)
-        plan: list[tuple[str, Path, Path | None]] = [
-            ("encode", full, None),
-            ("flow", full, None),
-            ("langchain", full, None),
-            ("flow", small, None),
+        product = product_dtype()
+        plan: list[tuple[str, Path, Path | None, str]] = [
+            ("encode", full, None, "float32"),
+            ("flow", full, None, product),
+            ("langchain", full, None, "float32"),
+            ("flow", small, None, product),
         ]
+        if product != "float32":
+            plan.insert(1, ("encode", full, None, product))
+            plan.insert(4, ("langchain", full, None, product))
         if args.library:
-            plan.insert(2, ("library", full, None))
+            plan.insert(
+                plan.index(("flow", full, None, product)) + 1, ("library", full, None, product)
+            )
         if args.ref:
             ref = work / f"ref-{args.ref.replace('/', '-')}"
             ref.mkdir()
@@ -283,7 +323,7 @@ def main() -> None:
                 capture_output=True,
             )  # fmt: skip
             subprocess.run(["tar", "-x", "-C", str(ref)], input=archive.stdout, check=True)
-            plan.insert(2, ("flow", full, ref))
+            plan.insert(plan.index(("flow", full, None, product)) + 1, ("flow", full, ref, product))
         # the full-size rows `--rounds` times, every other round in reverse order, so a machine
         # that speeds up or slows down during the run shifts every row alike; the small row
         # (peak RSS only) once
@@ -293,15 +333,18 @@ def main() -> None:
             order = full_rows if round_no % 2 == 0 else full_rows[::-1]
             if round_no == args.rounds - 1:
                 order = order + [item for item in plan if item[1] != full]
-            for kind, folder, source in order:
+            for kind, folder, source, dtype in order:
                 docs = args.docs if folder == full else args.small
                 name = f"{kind}@{args.ref}" if source else kind
+                if kind in {"encode", "langchain"} and dtype != "float32":
+                    name = f"{kind}:{dtype}"
                 print(f"... {name} on {docs} docs (round {round_no + 1})", file=sys.stderr)
-                result = run_child(kind, folder, args.url, work, source)
+                result = run_child(kind, folder, args.url, work, source, dtype)
                 runs.setdefault((name, docs), []).append(result)
         print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
     rows = [(name, docs, _median_run(results)) for (name, docs), results in runs.items()]
-    rows.sort(key=lambda row: (-row[1], [k for k, _, _ in plan].index(row[0].split("@")[0])))
+    names = [k for k, *_ in plan]
+    rows.sort(key=lambda row: (-row[1], names.index(row[0].split("@")[0].split(":")[0])))
     print_table(rows)
     if args.rounds > 1:
         print("seconds per round (the table shows each row's median round):")
@@ -314,20 +357,35 @@ def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def product_dtype() -> str:
+    """The dtype the product's `auto` setting picks on this machine's CPU."""
+    from workflowai.knowledge.embedding import resolve_dtype
+    from workflowai.settings import EmbeddingDtype
+
+    return resolve_dtype(EmbeddingDtype.AUTO, "cpu")
+
+
 def print_table(rows: list[tuple[str, int, dict[str, Any]]]) -> None:
-    encode = next(r for k, d, r in rows if k == "encode")
-    encode_rate = encode["tokens"] / encode["seconds"]
+    # raw encode's rate per dtype: each row is read against the one in its own dtype
+    encode_rate = {
+        r.get("dtype", "float32"): r["tokens"] / r["seconds"]
+        for k, _, r in rows
+        if k.split(":")[0] == "encode"
+    }
     print(
-        f"{'run':<24} {'docs':>5} {'chunks':>6} {'tokens':>8} {'seconds':>8} "
+        f"{'run':<26} {'dtype':<9} {'docs':>5} {'chunks':>6} {'tokens':>8} {'seconds':>8} "
         f"{'tokens/s':>9} {'x encode':>8} {'peak RSS MB':>11}"
     )
     for kind, docs, r in rows:
         rate = r["tokens"] / r["seconds"]
-        name = {"encode": "raw encode", "langchain": "LangChain ES store"}.get(kind, f"{kind} (ES)")
+        base, _, _ = kind.partition(":")
+        name = {"encode": "raw encode", "langchain": "LangChain ES store"}.get(base, f"{base} (ES)")
         # kind may be "flow@<ref>": the index flow of another commit
+        dtype = r.get("dtype", "float32")
+        ratio = rate / encode_rate[dtype] if dtype in encode_rate else float("nan")
         print(
-            f"{name:<24} {docs:>5} {r['chunks']:>6} {r['tokens']:>8} {r['seconds']:>8.1f} "
-            f"{rate:>9.0f} {rate / encode_rate:>8.2f} {r['rss']:>11.0f}"
+            f"{name:<26} {dtype:<9} {docs:>5} {r['chunks']:>6} {r['tokens']:>8} "
+            f"{r['seconds']:>8.1f} {rate:>9.0f} {ratio:>8.2f} {r['rss']:>11.0f}"
         )
         if "unchanged_seconds" in r:
             speedup = r["seconds"] / r["unchanged_seconds"]

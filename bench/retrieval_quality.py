@@ -69,6 +69,7 @@ from workflowai.schemas import (  # noqa: E402
 )
 from workflowai.settings import (  # noqa: E402
     ElasticsearchSettings,
+    EmbeddingDtype,
     EmbeddingSettings,
     FusionMethod,
     SearchMode,
@@ -140,13 +141,13 @@ def embedded_corpus(embedder: SentenceTransformerEmbedder, settings: EmbeddingSe
     chunker = Chunker(embedder, chunk_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
     chunks: list[Chunk] = [c for d in load_corpus() for c in chunker.chunk(d)]
     texts = [embedding_input(c) for c in chunks]
-    matrix = _cached_matrix("scifact-chunks", texts, embedder.embed_texts)
+    matrix = _cached_matrix(f"scifact-chunks-{embedder.dtype}", texts, embedder.embed_texts)
     return [EmbeddedChunk(chunk=c, embedding=v.tolist()) for c, v in zip(chunks, matrix)]  # noqa: B905
 
 
 def query_embedder(embedder: SentenceTransformerEmbedder, queries: dict[str, str]) -> CachedQueries:
     texts = sorted(queries.values())
-    matrix = _cached_matrix("scifact-queries", texts, embedder.embed_texts)
+    matrix = _cached_matrix(f"scifact-queries-{embedder.dtype}", texts, embedder.embed_texts)
     return CachedQueries(embedder, {t: v.tolist() for t, v in zip(texts, matrix)})  # noqa: B905
 
 
@@ -164,10 +165,16 @@ def _fill(store: KnowledgeStore, chunks: list[EmbeddedChunk], model: str) -> Kno
     return store
 
 
+def _vectors_tag(chunks: list[EmbeddedChunk]) -> str:
+    """Names a cached store by its vectors too: float32 and bfloat16 runs get their own."""
+    return hashlib.sha256(np.asarray(chunks[0].embedding, np.float32).tobytes()).hexdigest()[:8]
+
+
 def sqlite_store(chunks, model, tokenizer=FTS_TOKENIZER, weights=BM25_WEIGHTS) -> KnowledgeStore:
     from workflowai.knowledge.sqlite_store import SqliteKnowledgeStore
 
-    tag = hashlib.sha256(f"{tokenizer}|{len(chunks)}|{chunks[0].chunk.id}".encode()).hexdigest()
+    key = f"{tokenizer}|{len(chunks)}|{chunks[0].chunk.id}|{_vectors_tag(chunks)}"
+    tag = hashlib.sha256(key.encode()).hexdigest()
     path = CACHE / f"scifact-{tag[:12]}.sqlite"
     store = SqliteKnowledgeStore(path, tokenizer=tokenizer, bm25_weights=weights)
     return _fill(store, chunks, model)
@@ -178,7 +185,8 @@ def es_store(chunks, model, url: str, stemming: str = "auto") -> KnowledgeStore:
     made on the client); the mode the index got is in its `_meta`."""
     from workflowai.knowledge.elasticsearch_store import ElasticsearchKnowledgeStore
 
-    index = f"bench-scifact-{len(chunks)}-{chunks[0].chunk.id[:8]}-{stemming}"
+    corpus = f"{len(chunks)}-{chunks[0].chunk.id[:8]}-{_vectors_tag(chunks)}"
+    index = f"bench-scifact-{corpus}-{stemming}"
     settings = ElasticsearchSettings(url=url, stemming=Stemming(stemming))
     return _fill(ElasticsearchKnowledgeStore(settings, index=index), chunks, model)
 
@@ -301,8 +309,14 @@ def main() -> None:
         action="store_true",
         help="keyword mode only, over FTS5 tokenizers and title weights",
     )
+    parser.add_argument(
+        "--dtype",
+        default=EmbeddingDtype.AUTO.value,
+        choices=[d.value for d in EmbeddingDtype],
+        help="the embedding model's dtype for corpus and queries (product default auto)",
+    )
     args = parser.parse_args()
-    settings = EmbeddingSettings()
+    settings = EmbeddingSettings(dtype=EmbeddingDtype(args.dtype))
     embedder = SentenceTransformerEmbedder(settings)
     queries, qrels = load_queries(split=args.split)
     chunks = embedded_corpus(embedder, settings)
@@ -310,7 +324,8 @@ def main() -> None:
     search_settings = DEFAULTS.model_copy(update={"candidates": args.candidates})
     print(
         f"SciFact {args.split}: {len(queries)} queries, {len(chunks)} chunks, "
-        f"{settings.model}, chunk_tokens={settings.chunk_tokens}; search defaults: "
+        f"{settings.model} ({embedder.dtype}), chunk_tokens={settings.chunk_tokens}; "
+        "search defaults: "
         f"{DEFAULTS.fusion.value} fusion, semantic_weight={DEFAULTS.semantic_weight}, "
         f"candidates={search_settings.candidates}"
         + ("" if search_settings.candidates == DEFAULTS.candidates else " (overridden)")

@@ -12,14 +12,16 @@ from workflowai.knowledge.embedding import (
     FakeEmbedder,
     SentenceTransformerEmbedder,
     build_embedder,
+    cpu_has_amx_bf16,
     embed_chunks,
     embedding_input,
     resolve_device,
+    resolve_dtype,
     resolve_model,
 )
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.schemas import Chunk
-from workflowai.settings import EmbeddingSettings
+from workflowai.settings import EmbeddingDtype, EmbeddingSettings
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,64 @@ def test_local_path_resolves_and_unknown_name_stays_a_hub_name(tmp_path) -> None
 def test_explicit_device_is_kept_and_auto_picks_an_available_one() -> None:
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in {"cpu", "cuda", "mps"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n", True),
+        ("flags\t\t: fpu avx512f avx512_bf16\n", False),  # bfloat16 without the tiles
+        ("flags\t\t: fpu amx_bf16_x\n", False),  # a whole flag, not a prefix
+    ],
+)
+def test_amx_is_read_from_the_cpus_flags(tmp_path, line: str, expected: bool) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU amx_bf16\n" + line)
+    assert cpu_has_amx_bf16(cpuinfo) is expected
+    assert cpu_has_amx_bf16(tmp_path / "missing") is False  # not Linux: float32
+
+
+def test_auto_dtype_is_bfloat16_only_on_an_amx_cpu() -> None:
+    def amx() -> bool:
+        return True
+
+    def no_amx() -> bool:
+        return False
+
+    assert resolve_dtype(EmbeddingDtype.AUTO, "cpu", amx) == "bfloat16"
+    assert resolve_dtype(EmbeddingDtype.AUTO, "cpu", no_amx) == "float32"
+    assert resolve_dtype(EmbeddingDtype.AUTO, "cuda", amx) == "float32"
+    assert resolve_dtype(EmbeddingDtype.FLOAT32, "cpu", amx) == "float32"
+    assert resolve_dtype(EmbeddingDtype.BFLOAT16, "cpu", no_amx) == "bfloat16"
+    assert EmbeddingSettings(dtype="bfloat16").dtype is EmbeddingDtype.BFLOAT16  # type: ignore[arg-type]
+
+
+def test_bfloat16_vectors_search_a_float32_index_and_back() -> None:
+    # Indexing runs the torch model in bfloat16 on AMX CPUs while a short-lived process embeds
+    # its query in float32 (numpy): both must land at the same place in the space.
+    texts = [
+        "npm ERR! code ERESOLVE unable to resolve dependency tree",
+        "java.lang.OutOfMemoryError: Java heap space",
+        "FAILED tests/test_api.py::test_login - AssertionError: assert 401 == 200",
+        "Error: Process completed with exit code 137.",
+    ]
+    half = SentenceTransformerEmbedder(
+        EmbeddingSettings(device="cpu", dtype=EmbeddingDtype.BFLOAT16, numpy_max_texts=0)
+    )
+    full = SentenceTransformerEmbedder(
+        EmbeddingSettings(device="cpu", dtype=EmbeddingDtype.FLOAT32, numpy_max_texts=0)
+    )
+    light = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))  # numpy, float32
+    assert (half.dtype, full.dtype) == ("bfloat16", "float32")
+    halves, fulls = half.embed_texts(texts), full.embed_texts(texts)
+    for i, text in enumerate(texts):
+        assert math.isclose(math.sqrt(cosine(halves[i], halves[i])), 1.0, abs_tol=1e-4)
+        assert cosine(halves[i], fulls[i]) > 0.999
+        query = light.embed_query(text)
+        # each query finds its own text first among bfloat16 vectors
+        scores = [cosine(query, vector) for vector in halves]
+        assert max(range(len(texts)), key=scores.__getitem__) == i
+        assert scores[i] > 0.999
 
 
 def test_minilm_vectors_are_normalized_and_semantic(minilm: SentenceTransformerEmbedder) -> None:
