@@ -98,7 +98,7 @@ def record_success_run(params: RecordSuccessParams, settings: Settings) -> RunRe
     )
 
 
-@task(tags=["embedding"], **task_policy(timeout_seconds=600))
+@task(**task_policy(timeout_seconds=600))
 def confirm_or_reject(params: ConfirmCauseParams, settings: Settings) -> CauseDecision:
     """Confirm the cause (indexed KB entry) or reject a proposed entry for the failure."""
     history = get_history_store(settings)

@@ -79,13 +79,14 @@ def prune_documents(document_ids: list[str], settings: Settings) -> int:
     return get_store(settings).delete_documents(document_ids) if document_ids else 0
 
 
-@task(tags=["embedding"], **task_policy(timeout_seconds=1800))
+@task(**task_policy(timeout_seconds=1800))
 def index_batch(documents: list[Document], group_chunks: int, settings: Settings) -> BatchWritten:
     """Chunk, embed and bulk-write a batch of documents, `group_chunks` chunks per write.
 
     Idempotent: chunk ids are content hashes, so a retry chunks, embeds and writes the whole
-    batch again and overwrites what the failed attempt had written. GPU-capable: route with
-    the "embedding" tag.
+    batch again and overwrites what the failed attempt had written. No tag: a tagged task run
+    asks the API for its tag's concurrency slots before it starts, and on the embedded SQLite
+    server that request met the previous batch's event writes (503, then 2-7 s of backoff).
     """
     embedding = settings.embedding
     embedder = get_embedder(settings)

@@ -33,7 +33,7 @@ def create_version(settings: Settings) -> str:
     return build_versions(settings).create(model=embedder.model_name, dim=embedder.dim)
 
 
-@task(tags=["embedding"], **task_policy(timeout_seconds=7200))
+@task(**task_policy(timeout_seconds=7200))
 def build_version(version: str, sources: list[Path], settings: Settings) -> IndexSummary:
     """Index every source into `version` (streamed in batches by the library)."""
     embedder = get_embedder(settings)

@@ -21,6 +21,19 @@ def _count() -> int:
         store.close()
 
 
+def test_embedding_tasks_ask_for_no_concurrency_slots() -> None:
+    # Prefect acquires a tagged task run's `tag:<tag>` slots through the API before the run
+    # starts (it remembers "no such limit" for 5 s only). On the embedded SQLite server that
+    # call met the event writes of the batch before (HTTP 503, then 2-7 s of client backoff per
+    # batch: bench/README.md). Nothing limits embedding, so these tasks carry no tag; only
+    # generation (`gpu`) is limited.
+    from tasks.history import confirm_or_reject
+    from tasks.indexing import index_batch
+    from tasks.reindex import build_version
+
+    assert [t.tags for t in (index_batch, build_version, confirm_or_reject)] == [set()] * 3
+
+
 @pytest.mark.slow
 def test_index_flow_indexes_then_skips_unchanged(workflowai_home: Path, tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "kb")
