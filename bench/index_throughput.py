@@ -109,6 +109,17 @@ def raw_model(settings: Any, dtype: str) -> Any:
     return model if dtype == "float32" else model.to(getattr(torch, dtype))
 
 
+def raw_result(chunks: int, tokens: int, seconds: float, dtype: str) -> dict[str, Any]:
+    """A raw encode or LangChain child's figures (no unchanged re-index for those)."""
+    return {
+        "chunks": chunks,
+        "tokens": tokens,
+        "seconds": seconds,
+        "rss": peak_rss_mb(),
+        "dtype": dtype,
+    }
+
+
 def child_encode(args: argparse.Namespace) -> dict[str, Any]:
     from workflowai.knowledge.embedding import embedding_input
 
@@ -121,13 +132,7 @@ def child_encode(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     model.encode(texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True)
     seconds = time.perf_counter() - started
-    return {
-        "chunks": len(chunks),
-        "tokens": tokens,
-        "seconds": seconds,
-        "rss": peak_rss_mb(),
-        "dtype": args.dtype,
-    }
+    return raw_result(len(chunks), tokens, seconds, args.dtype)
 
 
 def child_flow(args: argparse.Namespace) -> dict[str, Any]:
@@ -253,13 +258,7 @@ def child_langchain(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         client.indices.delete(index=index, ignore_unavailable=True)
     tokens = sum(embedder.count_tokens(t) for t in texts)
-    return {
-        "chunks": len(chunks),
-        "tokens": tokens,
-        "seconds": seconds,
-        "rss": peak_rss_mb(),
-        "dtype": args.dtype,
-    }
+    return raw_result(len(chunks), tokens, seconds, args.dtype)
 
 
 CHILDREN = {
