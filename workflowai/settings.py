@@ -90,7 +90,7 @@ class EmbeddingSettings(_Section):
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     # auto: bfloat16 where the model runs on a CPU with AMX tiles (Intel Xeon 4th generation and
-    # newer): MiniLM encodes 3-4x faster there than in float32, each vector within cosine
+    # newer): MiniLM encodes 2.5-4x faster there than in float32, each vector within cosine
     # 0.9999 of the float32 one, SciFact nDCG@10 unchanged (bench/index_throughput.py,
     # bench/retrieval_quality.py --dtype); float32 on other CPUs, where bfloat16 runs on
     # slower paths, and on GPUs (not measured here)

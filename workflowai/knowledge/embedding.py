@@ -8,7 +8,7 @@ same weights through the numpy encoder (`embedding_numpy`) and never imports tor
 The two agree to float32 rounding, so vectors from either search the same index.
 
 On a CPU with AMX tiles the torch model computes in bfloat16 (`EmbeddingSettings.dtype`):
-3-4x float32's speed for MiniLM, each vector within cosine 0.9999 of its float32 twin, so
+2.5-4x float32's speed for MiniLM, each vector within cosine 0.9999 of its float32 twin, so
 an index built either way answers queries embedded either way.
 """
 
