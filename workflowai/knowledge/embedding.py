@@ -203,13 +203,14 @@ class SentenceTransformerEmbedder:
         light = self._small_call_encoder(len(texts))
         if light is not None:
             return light.encode(texts).tolist()
-        vectors = self._load().encode(
+        encoded = self._load().encode(
             list(texts),
             batch_size=self._settings.batch_size,
             normalize_embeddings=False,
             convert_to_numpy=True,
             show_progress_bar=False,
-        ).astype(np.float32)
+        )
+        vectors = np.asarray(encoded, dtype=np.float32)
         # normalized here, in float32: a bfloat16 model's own normalization leaves lengths up to
         # 0.3% off 1, and stores score by dot product (Elasticsearch checks unit length)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
