@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from workflowai.errors import ConfigError, EmbeddingError
@@ -134,6 +135,31 @@ def test_minilm_vectors_are_normalized_and_semantic(minilm: SentenceTransformerE
     # batching must not change results: the query path embeds one text alone
     assert cosine(minilm.embed_query(texts[2]), vectors[2]) == pytest.approx(1.0, abs=1e-4)
     assert minilm.embed_texts([]) == []
+
+
+@pytest.mark.parametrize(
+    "numpy_max_texts",
+    # 1: the numpy encoder for one text only, BERT token ids straight into the torch model for
+    # more; 0: no numpy encoder, every batch through SentenceTransformer.encode
+    [1, 0],
+)
+def test_minilm_batches_by_tokens_keep_each_vector_with_its_text(numpy_max_texts: int) -> None:
+    embedder = SentenceTransformerEmbedder(
+        EmbeddingSettings(device="cpu", batch_size=3, numpy_max_texts=numpy_max_texts)
+    )
+    # passes go longest first by tokens: "3.14e-07/2.71e+08" is 17 characters and 17 tokens,
+    # "extraordinarily uncomfortable" 29 characters and 4 tokens; one text is past the window
+    digits = "3.14e-07/2.71e+08 " * 6
+    words = "extraordinarily uncomfortable " * 4
+    texts = [words, "ok", digits, "npm ERR! code ERESOLVE", words * 2, "a", digits * 2, "x " * 400]
+    assert embedder.count_tokens(digits) > embedder.count_tokens(words * 2)
+    assert embedder.count_tokens(texts[-1]) > embedder.max_seq_length
+    vectors = embedder.embed_texts(texts)
+    model = embedder._load()
+    for text, vector in zip(texts, vectors, strict=True):
+        alone = model.encode([text])[0].astype(float)  # sentence-transformers, one text a pass
+        assert cosine(vector, (alone / np.linalg.norm(alone)).tolist()) > 0.9995, text[:30]
+    assert all(math.isclose(math.sqrt(cosine(v, v)), 1.0, abs_tol=1e-5) for v in vectors)
 
 
 def test_minilm_counts_tokens_with_special_tokens_past_the_window(

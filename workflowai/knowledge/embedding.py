@@ -203,18 +203,63 @@ class SentenceTransformerEmbedder:
         light = self._small_call_encoder(len(texts))
         if light is not None:
             return light.encode(texts).tolist()
-        encoded = self._load().encode(
-            list(texts),
-            batch_size=self._settings.batch_size,
-            normalize_embeddings=False,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        vectors = np.asarray(encoded, dtype=np.float32)
+        model = self._load()
+        light = self._numpy()
+        if light is not None:  # a BERT folder: its token ids straight into the model
+            vectors = self._encode_ids(model, light.token_ids(texts))
+        else:
+            vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+            counted = self.tokenizer(list(texts), truncation=False, verbose=False)
+            for batch in self._batches([len(ids) for ids in counted["input_ids"]]):
+                encoded = model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=len(batch),
+                    normalize_embeddings=False,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                vectors[batch] = np.asarray(encoded, dtype=np.float32)
         # normalized here, in float32: a bfloat16 model's own normalization leaves lengths up to
         # 0.3% off 1, and stores score by dot product (Elasticsearch checks unit length)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, 1e-12)).tolist()
+
+    def _batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Indices of texts in forward passes of `batch_size`, longest first by token count.
+
+        Each pass pads its texts to its longest one. sentence-transformers orders by
+        characters, a poor guide to tokens in technical text (numbers, symbols, identifiers
+        split into many pieces): ordered by tokens, 1,367 SciFact chunks encoded 10-20% faster.
+        """
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        size = self._settings.batch_size
+        return [order[start : start + size] for start in range(0, len(order), size)]
+
+    def _encode_ids(self, model: Any, ids: list[list[int]]) -> np.ndarray:
+        """Embeddings of BERT token ids (sentence-transformers' modules, its features built
+        here): the text is tokenized once, in Rust, not again per pass through the Python
+        wrapper (~0.5 s per 1,400 chunks on 2 cores)."""
+        import torch
+
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in self._batches([len(i) for i in ids]):
+                width = len(ids[batch[0]])  # the longest: passes go longest first
+                tokens = np.zeros((len(batch), width), dtype=np.int64)  # 0: [PAD]
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, i in enumerate(batch):
+                    tokens[row, : len(ids[i])] = ids[i]
+                    mask[row, : len(ids[i])] = 1
+                features = {
+                    "input_ids": torch.from_numpy(tokens).to(model.device),
+                    "attention_mask": torch.from_numpy(mask).to(model.device),
+                    "token_type_ids": torch.zeros((len(batch), width), dtype=torch.long).to(
+                        model.device
+                    ),
+                }
+                embedded = model(features)["sentence_embedding"]
+                out[batch] = embedded.float().cpu().numpy()
+        return out
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_texts([text])[0]

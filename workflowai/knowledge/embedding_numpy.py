@@ -150,12 +150,18 @@ class NumpyBertEncoder:
         # one thread: a query's matrices are tiny, and BLAS threads spinning against each
         # other (or other processes) made an 82-token query 5-10x slower on 2 busy cores
         with self._blas.limit(limits=1, user_api="blas"):
-            for i, text in enumerate(texts):
-                ids = self.tokenizer.encode(text, add_special_tokens=True).ids
-                if len(ids) > self.max_seq_length:  # keep [SEP] last, like HF's truncation
-                    ids = [*ids[: self.max_seq_length - 1], ids[-1]]
+            for i, ids in enumerate(self.token_ids(texts)):
                 out[i] = self._encode_ids(np.asarray(ids, dtype=np.int64))
         return out
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The ids the model sees for each text: special tokens added, cut at
+        `max_seq_length` with [SEP] kept last (HF's truncation); one call into Rust."""
+        limit = self.max_seq_length
+        return [
+            ids if len(ids) <= limit else [*ids[: limit - 1], ids[-1]]
+            for ids in (e.ids for e in self.tokenizer.encode_batch(list(texts)))
+        ]
 
     def _encode_ids(self, ids: np.ndarray) -> np.ndarray:
         n = ids.shape[0]
