@@ -122,7 +122,7 @@ def reindex_documents(
     *,
     keep: int,
     probe_text: str | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
 ) -> ReindexOutcome:
     """Build, verify, activate and prune in one process (what the reindex flow does in tasks)."""
     version = create_version(versions, embedder)
