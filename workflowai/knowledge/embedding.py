@@ -235,9 +235,9 @@ class SentenceTransformerEmbedder:
         size = self._settings.batch_size
         return [order[start : start + size] for start in range(0, len(order), size)]
 
-    def _encode_ids(self, model: Any, ids: list[list[int]]) -> np.ndarray:
+    def _encode_ids(self, model: Any, ids: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings of BERT token ids (sentence-transformers' modules, its features built
-        here): the text is tokenized once, in Rust, not again per pass through the Python
+        here): a text is tokenized once, in Rust, not again per pass through the Python
         wrapper (~0.5 s per 1,400 chunks on 2 cores)."""
         import torch
 
