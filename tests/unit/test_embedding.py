@@ -162,6 +162,17 @@ def test_minilm_batches_by_tokens_keep_each_vector_with_its_text(numpy_max_texts
     assert all(math.isclose(math.sqrt(cosine(v, v)), 1.0, abs_tol=1e-5) for v in vectors)
 
 
+def test_a_query_gets_the_same_vector_whether_or_not_the_process_holds_torch() -> None:
+    # a kept server that indexed the knowledge base holds the torch model (bfloat16 on an AMX
+    # CPU); its analyses must still score citations exactly as a fresh process does
+    query = "npm ERR! code ERESOLVE unable to resolve dependency tree"
+    fresh = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu")).embed_query(query)
+    indexer = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))
+    indexer.embed_texts([f"chunk {n} of a runbook" for n in range(20)])  # loads torch
+    assert indexer._model is not None
+    assert indexer.embed_query(query) == fresh
+
+
 def test_minilm_counts_tokens_with_special_tokens_past_the_window(
     minilm: SentenceTransformerEmbedder,
 ) -> None:
