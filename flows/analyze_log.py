@@ -32,7 +32,8 @@ from tasks.analysis import (
 )
 from tasks.generation import generate_report_draft
 from tasks.history import record_history
-from tasks.knowledge_base import ensure_knowledge_base, knowledge_base_ready
+from tasks.knowledge_base import ensure_knowledge_base, knowledge_base_ready, prepare_indexing
+from tasks.resources import get_embedder
 from workflowai.analysis.report import AnalysisReport
 from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
@@ -62,6 +63,17 @@ def inline(step: Task[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def _unwrapped(value: Any) -> Any:
     return value.unwrap() if isinstance(value, BaseAnnotation) else value
+
+
+def warm_up(params: AnalyzeLogParams) -> None:
+    """Load in this process what an analysis with `params` is about to need, while the caller
+    waits for something else (the CLI: the local server starting): the store, the query
+    encoder and, where the starter knowledge base is still to be indexed, the indexing code
+    and the embedding model. Only per-process caches change; errors are the run's to report."""
+    settings = Settings()
+    get_embedder(settings).embed_query("warm up")
+    if params.ensure_knowledge_base and not knowledge_base_ready(settings):
+        prepare_indexing(settings)
 
 
 def analysis_steps(params: AnalyzeLogParams, call: Step = as_task_run) -> AnalysisReport:

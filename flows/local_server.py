@@ -15,6 +15,7 @@ It also runs analyses for the CLI in its warm process (flows/local_analysis.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -93,8 +94,44 @@ def running_server(home: Path) -> str | None:
     return url if url and _healthy(url) else None
 
 
-def ensure_server(home: Path, idle_s: int, timeout_s: float = 120.0) -> str:
+def _creates_database(home: Path) -> bool:
+    """Whether a server started for `home` creates Prefect's default SQLite database there
+    (no database URL of its own configured, no `prefect.db` yet)."""
+    names = ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")
+    configured = any(os.environ.get(name) for name in names)
+    return not configured and not (home / "prefect.db").exists()
+
+
+def _warm_in_background(warm: Callable[[], object] | None) -> threading.Thread | None:
+    """Runs `warm` in a thread; a failure there only leaves the work to the run itself."""
+    if warm is None:
+        return None
+
+    def run() -> None:
+        # warming is an optimization: the run itself redoes what failed and reports errors
+        with contextlib.suppress(Exception):
+            warm()
+
+    thread = threading.Thread(target=run, name="workflowai-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def ensure_server(
+    home: Path,
+    idle_s: int,
+    timeout_s: float = 120.0,
+    *,
+    warm: Callable[[], object] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> str:
     """The API URL of the kept server for `home`, started (detached) when none answers.
+
+    Starting one takes seconds (~3 s here; ~11 s the first time, when Prefect creates its
+    database and runs its migrations), during which this process only waits. So `warm` (what
+    the caller's run needs anyway: imports, opening the store, loading a model) runs in a
+    thread meanwhile, and is joined before returning; `notify` gets one line saying why the
+    caller waits. Neither is called when a server already answers.
 
     Raises:
         ConfigError: the server exited or did not become healthy within `timeout_s`.
@@ -103,6 +140,11 @@ def ensure_server(home: Path, idle_s: int, timeout_s: float = 120.0) -> str:
         url = running_server(home)
         if url is not None:
             return url
+        if notify is not None:
+            notify(
+                "starting the local Prefect server, kept for later runs"
+                + (" (first start: creating its database)" if _creates_database(home) else "")
+            )
         port = free_port()
         url = f"http://127.0.0.1:{port}/api"
         token = secrets.token_hex(16)
@@ -119,12 +161,16 @@ def ensure_server(home: Path, idle_s: int, timeout_s: float = 120.0) -> str:
                 env=env,
                 start_new_session=True,  # outlives this CLI; Ctrl-C here must not stop it
             )
+        warming = _warm_in_background(warm)
         try:
             wait_healthy(url, timeout_s, process)  # type: ignore[arg-type]
         except ConfigError as exc:
             if process.poll() is None:
                 process.terminate()
             raise ConfigError(f"{exc}; see {home / LOG_FILE}") from exc
+        finally:
+            if warming is not None:
+                warming.join()
         state = {"pid": process.pid, "url": url, "token": token}
         _write_private(home / STATE_FILE, json.dumps(state))
         return url
@@ -165,11 +211,18 @@ def stop_server(home: Path, timeout_s: float = 20.0) -> bool:
 
 
 @contextmanager
-def local_api(*, keep: bool, idle_s: int) -> Iterator[str | None]:
+def local_api(
+    *,
+    keep: bool,
+    idle_s: int,
+    warm: Callable[[], object] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[str | None]:
     """Runs inside point at the kept local server when Prefect has no API URL of its own.
 
     Yields the URL used, or None when Prefect's own configuration applies (an API URL is
     set, ephemeral mode is off, or `keep` is False: then Prefect starts its temporary server).
+    `warm` and `notify`: see `ensure_server` (only used when it starts a server).
     """
     from prefect.settings import (
         PREFECT_API_URL,
@@ -182,7 +235,7 @@ def local_api(*, keep: bool, idle_s: int) -> Iterator[str | None]:
     if not keep or current.api.url or not current.server.ephemeral.enabled:
         yield None
         return
-    url = ensure_server(Path(current.home), idle_s)
+    url = ensure_server(Path(current.home), idle_s, warm=warm, notify=notify)
     # no heartbeat thread: the engine joins it at the end of every flow run, which waits up to
     # a second, and a server in ephemeral mode runs no proactive trigger that reads heartbeats
     updates = {PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}

@@ -89,16 +89,27 @@ def settings_or_exit() -> Settings:
     return run_guarded(Settings)
 
 
-def run_flow(call: Callable[[], T]) -> T:
+def _notify(message: str) -> None:
+    err.print(f"workflowai: {message} ...", markup=False)
+
+
+def run_flow(call: Callable[[], T], warm: Callable[[], object] | None = None) -> T:
     """`run_guarded(call)` with Prefect pointed at the kept local server when no API URL is
-    set (flows/local_server.py): a run then costs no server start and stop."""
+    set (flows/local_server.py): a run then costs no server start and stop. Where this run
+    has to start that server, it says so on stderr and runs `warm` (imports, models `call`
+    needs) meanwhile."""
     settings = settings_or_exit()
 
     def in_local_api() -> T:
         from flows.local_server import local_api
 
         prefect = settings.prefect
-        with local_api(keep=prefect.keep_local_server, idle_s=prefect.local_server_idle_s):
+        with local_api(
+            keep=prefect.keep_local_server,
+            idle_s=prefect.local_server_idle_s,
+            warm=warm,
+            notify=_notify,
+        ):
             return call()
 
     return run_guarded(in_local_api)

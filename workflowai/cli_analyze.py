@@ -193,36 +193,53 @@ def _warm_report(params: AnalyzeLogParams) -> Any:
     return analyze_via_kept_server(params, *cli_state())
 
 
+def _warm_up(params: Callable[[], AnalyzeLogParams]) -> Callable[[], None]:
+    """What run_flow does while the local server starts: the analysis's imports and models
+    (`params` is called in that thread: an error there is left for the run to report)."""
+
+    def warm() -> None:
+        from flows.analyze_log import warm_up
+
+        warm_up(params())
+
+    return warm
+
+
+def _flow_report(params: AnalyzeLogParams) -> Any:
+    from flows.analyze_log import analyze_log_flow
+
+    return analyze_log_flow(params)
+
+
 def _analyze_one(params: AnalyzeLogParams) -> Any:
-    from workflowai.cli import run_flow, run_guarded
+    from workflowai.cli import err, run_flow, run_guarded
+    from workflowai.cli_render import progress_from_logs
 
     report = run_guarded(lambda: _warm_report(params))
     if report is None:
-        from flows.analyze_log import analyze_log_flow
-
-        report = run_flow(lambda: analyze_log_flow(params))
+        with progress_from_logs(err):  # the first run indexes the starter knowledge base
+            report = run_flow(lambda: _flow_report(params), warm=_warm_up(lambda: params))
     return report
 
 
 def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
-    from workflowai.cli import EXIT_ERROR, fail, run_flow, run_guarded
+    from workflowai.cli import EXIT_ERROR, err, fail, run_flow, run_guarded
+    from workflowai.cli_render import progress_from_logs
 
     paths = run_guarded(lambda: expand_logs(items))
 
     def each(path: Path) -> Any:
         params = params_for(path)
         report = _warm_report(params)
-        if report is None:
-            from flows.analyze_log import analyze_log_flow
-
-            report = analyze_log_flow(params)
-        return report
+        return _flow_report(params) if report is None else report
 
     def write(line: str) -> None:
         sys.stdout.write(line)
         sys.stdout.flush()  # a reader of the stream sees each report as it is done
 
-    failed = run_flow(lambda: analyze_each(paths, each, write))
+    warm = _warm_up(lambda: params_for(paths[0])) if paths else None
+    with progress_from_logs(err):
+        failed = run_flow(lambda: analyze_each(paths, each, write), warm=warm)
     if failed:
         raise fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
 

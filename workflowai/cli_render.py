@@ -93,19 +93,26 @@ def types_document(types: dict[str, WorkflowType]) -> dict[str, Any]:
 
 
 class ProgressLogHandler(logging.Handler):
-    """Drives a rich progress bar from log records whose `extra` carries (done, total, unit)."""
+    """Drives a rich progress bar from log records whose `extra` carries (done, total, unit).
+
+    The bar starts with the first such record: a run that reports no progress (a warm
+    analysis) writes nothing, not even an empty line."""
 
     def __init__(self, progress: Progress, key: str) -> None:
         super().__init__(level=logging.INFO)
         self._progress = progress
         self._key = key
         self._tasks: dict[str, Any] = {}
+        self.started = False
 
     def emit(self, record: logging.LogRecord) -> None:
         counts = getattr(record, self._key, None)
         if not counts:
             return
         done, total, unit = counts
+        if not self.started:
+            self._progress.start()
+            self.started = True
         if unit not in self._tasks:
             self._tasks[unit] = self._progress.add_task(unit, total=total)
         self._progress.update(self._tasks[unit], completed=done, total=total)
@@ -130,11 +137,12 @@ def progress_from_logs(console: Console) -> Iterator[None]:
     bar = progress_bar(console)
     handler = ProgressLogHandler(bar, PROGRESS_KEY)
     loggers = [logging.getLogger("prefect.flow_runs"), logging.getLogger("prefect.task_runs")]
-    with bar:
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
         for logger in loggers:
-            logger.addHandler(handler)
-        try:
-            yield
-        finally:
-            for logger in loggers:
-                logger.removeHandler(handler)
+            logger.removeHandler(handler)
+        if handler.started:
+            bar.stop()

@@ -3,18 +3,24 @@ retrieval, report artifact; and the SmolLM2 model path with its fallback."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from flows.analyze_log import analyze_log_flow
+from flows.analyze_log import analyze_log_flow, warm_up
 from tasks.analysis import report_key
+from tasks.knowledge_base import STARTER_UNIT
+from tasks.progress import PROGRESS_KEY
 from workflowai.analysis.report import AnalysisReport, Category, Origin
 from workflowai.errors import LogParseError
+from workflowai.knowledge.embedding import SentenceTransformerEmbedder
 from workflowai.llm.transformers_backend import smollm2_gguf_path
 from workflowai.params import AnalyzeLogParams
+from workflowai.settings import Settings
 
 TOKEN = "ghp_Zq8Xw2Lr5Tn9Vb3Kd7Mh1Pj4Fs6Gy0Ac2Ue"
 NPM_LOG = f"""2024-05-02T09:14:01.0000000Z ##[group]Run actions/setup-node@v4
@@ -82,6 +88,56 @@ def test_analyze_log_flow_rules_and_retrieval(npm_log: Path) -> None:
     markdown = _artifact_markdown(report_key(report))
     assert "ERESOLVE unable to resolve dependency tree" in markdown
     assert TOKEN not in markdown
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("workflowai_home")
+def test_a_first_analysis_reports_the_starter_knowledge_base_progress(
+    npm_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = tmp_path / "starter"
+    sources.mkdir()
+    for n in range(3):
+        (sources / f"entry-{n}.md").write_text(
+            f"# npm peer dependency conflict {n}\n\nnpm ERR! ERESOLVE: run npm ls {n}.\n"
+        )
+    monkeypatch.setenv("WORKFLOWAI_REINDEX__SOURCES", json.dumps([str(sources)]))
+    records: list[tuple[int, int, str]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if hasattr(record, PROGRESS_KEY):
+                records.append(getattr(record, PROGRESS_KEY))
+
+    logger, capture = logging.getLogger("prefect.task_runs"), Capture()
+    logger.addHandler(capture)
+    try:
+        report = analyze_log_flow(AnalyzeLogParams(log_path=npm_log))
+    finally:
+        logger.removeHandler(capture)
+    # what the CLI's bar shows on a first run: 0 of the 3 entries, then all 3
+    assert records == [(0, 3, STARTER_UNIT), (3, 3, STARTER_UNIT)]
+    assert {c.source for c in report.citations} <= {f"entry-{n}.md" for n in range(3)}
+    assert report.citations
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("workflowai_home")
+def test_warm_up_loads_the_model_only_where_the_knowledge_base_is_to_be_indexed(
+    npm_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[str] = []
+    real_load = SentenceTransformerEmbedder.load
+
+    def spy(self: SentenceTransformerEmbedder) -> None:  # a spy: the real model still loads
+        loads.append(self.model_name)
+        real_load(self)
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "load", spy)
+    warm_up(AnalyzeLogParams(log_path=npm_log, ensure_knowledge_base=False))
+    assert loads == []  # a query needs only the numpy encoder
+    warm_up(AnalyzeLogParams(log_path=npm_log))  # the store is empty: indexing comes next
+    assert loads == [Settings().embedding.model]
 
 
 @pytest.mark.usefixtures("workflowai_home")

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,12 +82,16 @@ def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
     try:
         first = _cli(env, "analyze-log", str(log), "--format", "json")
         assert first.returncode == 0, first.stderr
+        # the wait for the server is explained on stderr; stdout is the report alone
+        assert "starting the local Prefect server" in first.stderr
+        assert "first start: creating its database" in first.stderr
         state = json.loads((home / STATE_FILE).read_text())
         # the first run ran the flow in the CLI (a task run per step) and started the server
         _, task_runs, artifacts = asyncio.run(_recorded(state["url"]))
         assert task_runs >= 5 and artifacts >= 1
         second = _cli(env, "analyze-log", str(log), "--format", "json")
         assert second.returncode == 0, second.stderr
+        assert second.stderr == ""  # a warm run has nothing to explain
         assert json.loads((home / STATE_FILE).read_text()) == state  # the same server
         one, two = json.loads(first.stdout), json.loads(second.stdout)
         # the same analysis; the history (kept with the server's home) has seen it once more
@@ -111,12 +116,31 @@ def test_cli_runs_reuse_one_kept_server_until_stopped(tmp_path: Path) -> None:
 
 
 def test_an_idle_server_stops_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also: while a server starts, the caller's warm-up runs in another thread and is done
+    when ensure_server returns, even when it fails; with a server running, neither warm-up
+    nor notice."""
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     home = tmp_path / "prefect"
-    url = ensure_server(home, idle_s=3)
+    warmed: list[tuple[str, bool]] = []
+    notices: list[str] = []
+
+    def warm() -> None:
+        time.sleep(0.5)
+        warmed.append((threading.current_thread().name, (home / STATE_FILE).exists()))
+        raise RuntimeError("a failed warm-up leaves the work to the run")
+
+    url = ensure_server(home, idle_s=3, warm=warm, notify=notices.append)
     pid = json.loads((home / STATE_FILE).read_text())["pid"]
     try:
-        assert ensure_server(home, idle_s=3) == url
+        # it ran in its own thread and was over before ensure_server returned (the state
+        # file is written last, once the server is healthy)
+        assert warmed == [("workflowai-warm-up", False)]
+        assert notices == [
+            "starting the local Prefect server, kept for later runs"
+            " (first start: creating its database)"
+        ]
+        assert ensure_server(home, idle_s=3, warm=warm, notify=notices.append) == url
+        assert len(warmed) == 1 and len(notices) == 1
         deadline = time.monotonic() + 60
         # watch the PID, not the health endpoint: a request is activity and resets the clock
         while time.monotonic() < deadline and _server_alive(pid):

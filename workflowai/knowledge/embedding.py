@@ -144,6 +144,11 @@ class SentenceTransformerEmbedder:
                 self._model = _CACHE[key]
         return self._model
 
+    def load(self) -> None:
+        """Load the torch model now, e.g. while the caller waits for something else; a batch
+        call (indexing) loads it first otherwise. Raises EmbeddingError as that call would."""
+        self._load()
+
     @property
     def model_name(self) -> str:
         return self._name
