@@ -164,13 +164,16 @@ def ensure_server(
         warming = _warm_in_background(warm)
         try:
             wait_healthy(url, timeout_s, process)  # type: ignore[arg-type]
-        except ConfigError as exc:
+        except BaseException as exc:
+            # Ctrl-C included: a server nobody recorded would hold the database (mid-migration
+            # on a first start) beside the one the next run starts, until its idle stop
             if process.poll() is None:
                 process.terminate()
-            raise ConfigError(f"{exc}; see {home / LOG_FILE}") from exc
-        finally:
-            if warming is not None:
-                warming.join()
+            if isinstance(exc, ConfigError):
+                raise ConfigError(f"{exc}; see {home / LOG_FILE}") from exc
+            raise
+        if warming is not None:
+            warming.join()
         state = {"pid": process.pid, "url": url, "token": token}
         _write_private(home / STATE_FILE, json.dumps(state))
         return url

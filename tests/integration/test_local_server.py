@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.local_server import STATE_FILE, ensure_server, running_server, stop_server
+from flows import local_server
+from flows.local_server import (
+    STATE_FILE,
+    TOKEN_FILE,
+    ensure_server,
+    running_server,
+    stop_server,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -150,3 +157,38 @@ def test_an_idle_server_stops_by_itself(tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         stop_server(home)  # only if the idle stop failed: stopped by the recorded PID
     assert not _server_alive(pid)
+
+
+def _servers_of(home: Path) -> list[int]:
+    """PIDs of live server processes started for `home` (their command names its token file)."""
+    needle = str(home / TOKEN_FILE).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_an_interrupted_start_leaves_no_server_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: Ctrl-C while the CLI waits for the server it just started. Left
+    running, unrecorded, it would hold the database (mid-migration) beside the next one."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    home = tmp_path / "prefect"
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        time.sleep(1.0)  # the server process is up and starting
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local_server, "wait_healthy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ensure_server(home, idle_s=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _servers_of(home):
+        time.sleep(0.2)
+    assert _servers_of(home) == []
+    assert running_server(home) is None
