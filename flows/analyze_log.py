@@ -72,7 +72,7 @@ def warm_up(params: AnalyzeLogParams) -> None:
     and the embedding model. Only per-process caches change; errors are the run's to report."""
     settings = Settings()
     get_embedder(settings).embed_query("warm up")
-    if params.ensure_knowledge_base and not knowledge_base_ready(settings):
+    if params.ensure_knowledge_base:
         prepare_indexing(settings)
 
 

@@ -42,14 +42,23 @@ def knowledge_base_ready(settings: Settings) -> bool:
         return False
 
 
-def prepare_indexing(settings: Settings) -> None:
-    """Import the indexing code and load the embedding model that `ensure_knowledge_base` is
-    about to use (the CLI does this while the local server starts; both take seconds)."""
-    from workflowai.knowledge import chunking, indexing, sources  # noqa: F401
+def prepare_indexing(settings: Settings) -> bool:
+    """Where `ensure_knowledge_base` will index something (an empty store, a source with a
+    document), import the indexing code and load the embedding model it will use, and return
+    True (the CLI does this while the local server starts: both take seconds). Else False,
+    and nothing is loaded: a query alone needs no torch."""
+    if knowledge_base_ready(settings):
+        return False
+    from workflowai.knowledge import chunking, indexing  # noqa: F401
+    from workflowai.knowledge.sources import iter_documents
 
+    items = iter_documents(starter_sources(settings))  # lazy: stops at the first document
+    if not any(isinstance(item, Document) for item in items):
+        return False
     load = getattr(get_embedder(settings), "load", None)  # models loaded lazily have one
     if callable(load):
         load()
+    return True
 
 
 @task(**task_policy(timeout_seconds=1800))

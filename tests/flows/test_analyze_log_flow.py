@@ -124,7 +124,7 @@ def test_a_first_analysis_reports_the_starter_knowledge_base_progress(
 @pytest.mark.slow
 @pytest.mark.usefixtures("workflowai_home")
 def test_warm_up_loads_the_model_only_where_the_knowledge_base_is_to_be_indexed(
-    npm_log: Path, monkeypatch: pytest.MonkeyPatch
+    npm_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loads: list[str] = []
     real_load = SentenceTransformerEmbedder.load
@@ -136,7 +136,12 @@ def test_warm_up_loads_the_model_only_where_the_knowledge_base_is_to_be_indexed(
     monkeypatch.setattr(SentenceTransformerEmbedder, "load", spy)
     warm_up(AnalyzeLogParams(log_path=npm_log, ensure_knowledge_base=False))
     assert loads == []  # a query needs only the numpy encoder
-    warm_up(AnalyzeLogParams(log_path=npm_log))  # the store is empty: indexing comes next
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("WORKFLOWAI_REINDEX__SOURCES", json.dumps([str(tmp_path / "empty")]))
+    warm_up(AnalyzeLogParams(log_path=npm_log))
+    assert loads == []  # an empty store but nothing to index into it
+    monkeypatch.delenv("WORKFLOWAI_REINDEX__SOURCES")
+    warm_up(AnalyzeLogParams(log_path=npm_log))  # the repository's starter entries come next
     assert loads == [Settings().embedding.model]
 
 
