@@ -20,6 +20,8 @@ documents within those chunks (fewer than 100 documents: ~2.3 chunks a document)
     .venv/bin/python bench/retrieval_quality.py \
         --backends sqlite,elasticsearch:none,elasticsearch:client --es-url http://127.0.0.1:9200
     .venv/bin/python bench/retrieval_quality.py --fusion-variants     # score normalizations
+    .venv/bin/python bench/retrieval_quality.py --paired \
+        --backends sqlite,elasticsearch:none,elasticsearch:client     # differences with intervals
 
 Published anchors (test split): BM25 0.665, all-MiniLM-L6-v2 0.645; min-max fusion of
 unstemmed BM25 + MiniLM (0.6 dense) reaches 0.722 on train. Measured figures: bench/README.md.
@@ -224,6 +226,25 @@ def evaluate(
     return ndcg / len(queries), recall / len(queries)
 
 
+def per_query_ndcg(store, embedder, queries, qrels, settings=DEFAULTS) -> np.ndarray:
+    """nDCG@10 of each query (in `queries` order) for the product's default hybrid search."""
+    scores = []
+    for qid, text in queries.items():
+        request = SearchRequest(query=text, mode=SearchMode.HYBRID, top_k=settings.candidates)
+        hits = search(store, embedder, request, settings).hits
+        scores.append(ndcg_at(documents(hits), qrels[qid]))
+    return np.asarray(scores)
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, resamples: int = 5000) -> tuple[float, float]:
+    """95% bootstrap interval of mean(a - b) over queries resampled with replacement (paired:
+    both systems see the same resampled queries, so per-query difficulty cancels out)."""
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(a), size=(resamples, len(a)))
+    means = (a - b)[draws].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 CONFIGS: list[tuple[str, SearchMode, FusionMethod | None, float | None]] = [
     ("hybrid (defaults)", SearchMode.HYBRID, None, None),
     ("keyword (BM25)", SearchMode.KEYWORD, None, None),
@@ -305,6 +326,11 @@ def main() -> None:
         help="hybrid only: nDCG@10 per score normalization x semantic weight, and RRF",
     )
     parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="default hybrid only: each backend against the first, per-query paired bootstrap",
+    )
+    parser.add_argument(
         "--bm25-variants",
         action="store_true",
         help="keyword mode only, over FTS5 tokenizers and title weights",
@@ -344,8 +370,11 @@ def main() -> None:
     cached = query_embedder(embedder, queries)
     if args.fusion_variants:
         print(f"{'backend':14} {'nDCG@10 at semantic_weight':26} {'0.4':>8} {'0.5':>8} {'0.6':>8}")
+    elif args.paired:
+        print(f"{'backend':14} {'hybrid nDCG@10':>14} {'SE':>7}   minus the first [95% interval]")
     else:
         print(f"{'backend':14} {'mode':24} {'nDCG@10':>8} {'R@100':>7} {'s':>5}")
+    first: np.ndarray | None = None  # --paired: the first backend's per-query scores
     for backend in args.backends.split(","):
         engine, _, stemming = backend.partition(":")
         store = (
@@ -358,6 +387,17 @@ def main() -> None:
         if args.fusion_variants:
             fusion_variants(store, cached, queries, qrels, backend, search_settings)
             store.close()
+            continue
+        if args.paired:
+            scores = per_query_ndcg(store, cached, queries, qrels, search_settings)
+            store.close()
+            se = scores.std(ddof=1) / math.sqrt(len(scores))
+            line = f"{backend:14} {scores.mean():14.4f} {se:7.4f}"
+            if first is not None:
+                low, high = paired_interval(scores, first)
+                line += f"   {scores.mean() - first.mean():+.4f} [{low:+.4f}, {high:+.4f}]"
+            print(line, flush=True)
+            first = scores if first is None else first
             continue
         for label, mode, fusion, weight in CONFIGS:
             started = time.perf_counter()
