@@ -67,9 +67,10 @@ def _unwrapped(value: Any) -> Any:
 
 def warm_up(params: AnalyzeLogParams) -> None:
     """Load in this process what an analysis with `params` is about to need, while the caller
-    waits for something else (the CLI: the local server starting): the store, the query
-    encoder and, where the starter knowledge base is still to be indexed, the indexing code
-    and the embedding model. Only per-process caches change; errors are the run's to report."""
+    waits for something else (the CLI: the local server starting): the query encoder and,
+    with `ensure_knowledge_base`, the store and, where the starter knowledge base is still to
+    be indexed, the indexing code and the embedding model (`prepare_indexing`). Only
+    per-process caches change; errors are the run's to report."""
     settings = Settings()
     get_embedder(settings).embed_query("warm up")
     if params.ensure_knowledge_base:
