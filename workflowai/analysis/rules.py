@@ -4,9 +4,11 @@ Each rule has an id, a `Category`, an ecosystem, a weight in (0, 1] and a patter
 `after` say how much context that kind of message needs (a traceback needs the lines after
 its header, an exception line the frames before it). Files load in name order, rules in file
 order. Each rule is searched on its own: one alternation of every pattern was measured slower
-than the separate searches (Python's `re` tries every branch at every position), so there is no
-combined prefilter. Patterns that start with an unbounded class anchor it at a token start
-(`(?<![^\s(])...`) so a long line without spaces costs linear, not quadratic, time.
+than the separate searches (Python's `re` tries every branch at every position). Before its
+search, a substring test on the literals every match of the rule contains (`literals.py`)
+skips the rules a line cannot match: most lines match none. Patterns that start with an
+unbounded class anchor it at a token start (`(?<![^\s(])...`) so a long line without spaces
+costs linear, not quadratic, time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflowai.analysis.literals import required_literals
 from workflowai.analysis.report import Category
 from workflowai.errors import ConfigError
 
@@ -57,18 +60,34 @@ class RulePack:
         if len(ids) != len(set(ids)):
             raise ConfigError(f"duplicate rule ids in the rule pack: {sorted(ids)}")
         self.rules = rules
+        flags = [re.IGNORECASE if r.ignore_case else 0 for r in rules]
         try:
-            self._compiled = [
-                re.compile(r.pattern, re.IGNORECASE if r.ignore_case else 0) for r in rules
-            ]
+            compiled = [re.compile(r.pattern, f) for r, f in zip(rules, flags, strict=True)]
+            required = [required_literals(r.pattern, f) for r, f in zip(rules, flags, strict=True)]
         except re.error as exc:
             raise ConfigError(f"invalid rule pattern: {exc}") from exc
+        # per rule: (rule, compiled, literals one of which a match contains or None, whether
+        # they are compared with the lowercased line)
+        self._entries: list[tuple[Rule, re.Pattern[str], tuple[str, ...] | None, bool]] = [
+            (rule, pattern, req.literals if req else None, bool(req and req.ignore_case))
+            for rule, pattern, req in zip(rules, compiled, required, strict=True)
+        ]
 
     def match(self, line: str) -> list[RuleHit]:
         if not line:
             return []
+        # Requirement.admits, inlined: this loop runs once per rule for every candidate line
+        lowered = line.lower() if line.isascii() else None
         hits: list[RuleHit] = []
-        for rule, compiled in zip(self.rules, self._compiled, strict=True):
+        for rule, compiled, literals, ignore_case in self._entries:
+            if literals is not None:
+                text = lowered if ignore_case else line
+                if text is not None:
+                    for literal in literals:
+                        if literal in text:
+                            break
+                    else:
+                        continue
             found = compiled.search(line)
             if found is not None:
                 groups = {k: v for k, v in found.groupdict().items() if v is not None}
