@@ -12,6 +12,8 @@ baseline, and every variant's report must equal the first variant's (floats to 4
 
 The log: examples/github-actions-pytest.log with ~9,700 verbose pytest result lines inserted
 into its test step (deterministic; written under .cache/bench/).
+`--log PATH` times that log instead (a long real one: the time that grows with the log's size,
+reading, redacting and matching rules, against the fixed cost the generated log mostly shows).
 `--batch N` also times one `analyze-log` call over N copies of the log (JSON Lines out).
 
     .venv/bin/python bench/analyze_latency.py --runs 7 --ref main
@@ -175,16 +177,19 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--ref", action="append", default=[], help="also time this git ref")
     parser.add_argument("--batch", type=int, default=0, help="logs in one multi-log call")
+    parser.add_argument("--log", type=Path, help="time this log instead of the generated one")
     args = parser.parse_args()
 
-    log = write_log(args.lines)
+    log = args.log.resolve() if args.log else write_log(args.lines)
+    with log.open("rb") as handle:
+        line_count = sum(1 for _ in handle)
     root = Path(tempfile.mkdtemp(prefix="bench-analyze-"))
     variants: list[Variant] = []
     try:
         variants.append(Variant("this checkout", snapshot(root), root / "current"))
         for n, ref in enumerate(args.ref):
             variants.append(Variant(ref, ref_checkout(ref, root), root / f"home-{n}"))
-        print(f"log: {log.name} ({args.lines} lines); load before: {load()}", flush=True)
+        print(f"log: {log.name} ({line_count} lines); load before: {load()}", flush=True)
         command = ["analyze-log", str(log), "--format", "json"]
         for variant in variants:
             variant.first, variant.report = variant.run(command)
