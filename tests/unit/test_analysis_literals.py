@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.test_analysis_rules import FAMILIES
-from workflowai.analysis.literals import Requirement, required_literals
+from workflowai.analysis.literals import Requirement, RuleGate, required_literals
 from workflowai.analysis.rules import Rule, RulePack, default_pack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,16 +63,32 @@ def test_an_invalid_pattern_raises_as_compile_would() -> None:
         required_literals(r"(unclosed", 0)
 
 
-def test_a_case_insensitive_requirement_admits_every_non_ascii_line() -> None:
+def test_the_gate_lets_through_the_rules_whose_literals_the_line_contains() -> None:
+    gate = RuleGate(
+        [
+            required_literals(r"Connection refused|ECONNREFUSED", 0),
+            required_literals(r"\d+ tests? failed", re.IGNORECASE),
+            None,  # no requirement: always searched
+            required_literals(r"refused", 0),
+        ]
+    )
+    assert gate.rules_for("curl: (7) Connection refused") == [0, 2, 3]
+    assert gate.rules_for("3 TESTS FAILED") == [1, 2]
+    assert gate.rules_for("all good") == [2]
+    # overlapping literals are all found: "ECONNREFUSED" holds no lowercase "refused"
+    assert gate.rules_for("ECONNREFUSED refused") == [0, 2, 3]
+
+
+def test_the_gate_searches_case_insensitive_rules_on_every_non_ascii_line() -> None:
     # re.IGNORECASE matches the long s for `s`, and str.lower() keeps it
-    requirement = required_literals("secret", re.IGNORECASE)
-    assert requirement is not None
+    gate = RuleGate([required_literals("secret", re.IGNORECASE), required_literals("x", 0)])
     line = f"the {LONG_S}ecret"
     assert re.search("secret", line, re.IGNORECASE)
     assert line.lower() == line
-    assert requirement.admits(line, None)
-    assert not requirement.admits("nothing here", "nothing here")
-    assert requirement.admits("A SECRET", "a secret")
+    assert gate.rules_for(line) == [0]
+    assert gate.rules_for("nothing here") == []
+    assert gate.rules_for("A SECRET") == [0]
+    assert RuleGate([]).rules_for("anything") == []
 
 
 def _plain_hits(pack: RulePack, line: str) -> list[tuple[str, dict[str, str]]]:

@@ -4,11 +4,11 @@ Each rule has an id, a `Category`, an ecosystem, a weight in (0, 1] and a patter
 `after` say how much context that kind of message needs (a traceback needs the lines after
 its header, an exception line the frames before it). Files load in name order, rules in file
 order. Each rule is searched on its own: one alternation of every pattern was measured slower
-than the separate searches (Python's `re` tries every branch at every position). Before its
-search, a substring test on the literals every match of the rule contains (`literals.py`)
-skips the rules a line cannot match: most lines match none. Patterns that start with an
-unbounded class anchor it at a token start (`(?<![^\s(])...`) so a long line without spaces
-costs linear, not quadratic, time.
+than the separate searches (Python's `re` tries every branch at every position). Only the
+rules whose required literals the line contains are searched (`literals.py`, one pass over
+the line for all rules): most lines match none. Patterns that start with an unbounded class
+anchor it at a token start (`(?<![^\s(])...`) so a long line without spaces costs linear,
+not quadratic, time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflowai.analysis.literals import required_literals
+from workflowai.analysis.literals import RuleGate, required_literals
 from workflowai.analysis.report import Category
 from workflowai.errors import ConfigError
 
@@ -66,32 +66,18 @@ class RulePack:
             required = [required_literals(r.pattern, f) for r, f in zip(rules, flags, strict=True)]
         except re.error as exc:
             raise ConfigError(f"invalid rule pattern: {exc}") from exc
-        # per rule: (rule, compiled, literals one of which a match contains or None, whether
-        # they are compared with the lowercased line)
-        self._entries: list[tuple[Rule, re.Pattern[str], tuple[str, ...] | None, bool]] = [
-            (rule, pattern, req.literals if req else None, bool(req and req.ignore_case))
-            for rule, pattern, req in zip(rules, compiled, required, strict=True)
-        ]
+        self._compiled = compiled
+        self._gate = RuleGate(required)
 
     def match(self, line: str) -> list[RuleHit]:
         if not line:
             return []
-        # Requirement.admits, inlined: this loop runs once per rule for every candidate line
-        lowered = line.lower() if line.isascii() else None
         hits: list[RuleHit] = []
-        for rule, compiled, literals, ignore_case in self._entries:
-            if literals is not None:
-                text = lowered if ignore_case else line
-                if text is not None:
-                    for literal in literals:
-                        if literal in text:
-                            break
-                    else:
-                        continue
-            found = compiled.search(line)
+        for i in self._gate.rules_for(line):  # ascending: pack order
+            found = self._compiled[i].search(line)
             if found is not None:
                 groups = {k: v for k, v in found.groupdict().items() if v is not None}
-                hits.append(RuleHit(rule=rule, groups=groups))
+                hits.append(RuleHit(rule=self.rules[i], groups=groups))
         return hits
 
     def by_id(self, rule_id: str) -> Rule | None:
