@@ -37,6 +37,13 @@ LONG_S, KELVIN, DOTTED_I = "\u017f", "\u212a", "\u0130"  # case-fold to s, k, i 
         (r"x(?i:Timed) out", 0, ("timed",), True),  # a local (?i): the whole test lowercase
         # an optional part's literal is not required
         (r"(?:Fatal: )?boom", 0, ("boom",), False),
+        (r"a{0}bc", 0, ("bc",), False),
+        # inline flags: a global (?i), verbose mode's escaped space and comment
+        (r"(?i)Build FAILED", 0, ("build failed",), True),
+        (r"(?x) Build \  FAILED  # the summary", 0, ("Build FAILED",), False),
+        # an atomic group's literal is required; a lookahead's text is not consumed
+        (r"(?>atomic)x", 0, ("atomic",), False),
+        (r"(?=look)ahead", 0, ("ahead",), False),
     ],
 )
 def test_required_literals_are_the_ones_every_match_contains(
