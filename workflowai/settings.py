@@ -127,6 +127,7 @@ class GenerationSettings(_Section):
     model: str = "Qwen/Qwen2.5-7B-Instruct"
     gguf_file: str | None = None
     device: str = "auto"
+    # auto: bf16 on CUDA that has it (else fp16) and on CPUs with AMX tiles, else fp32
     dtype: str = "auto"  # auto | float32 | float16 | bfloat16
     base_url: str | None = None
     api_key: SecretStr | None = None

@@ -10,6 +10,7 @@ from tests.integration.llm_fixtures import (
     assert_reviewed,
 )
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine, LogType, ReportDraft
+from workflowai.knowledge.embedding import cpu_has_amx_bf16
 from workflowai.llm.report_writer import write_report_draft
 from workflowai.llm.transformers_backend import TransformersGenerator, smollm2_gguf_path
 from workflowai.schemas import FinishReason, GenerationRequest
@@ -79,7 +80,8 @@ def test_transformers_generator_info_describes_the_loaded_model(
     info = generator.info()
     assert info.backend == "transformers"
     assert info.model == smollm2_gguf_path().name
-    assert (info.device, info.dtype) == ("cpu", "float32")
+    expected = "bfloat16" if cpu_has_amx_bf16() else "float32"  # dtype auto
+    assert (info.device, info.dtype) == ("cpu", expected)
     assert info.context_length == 8192
 
 

@@ -48,16 +48,19 @@ def test_build_generator_openai_without_url_or_key_is_a_config_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("setting", "device", "expected"),
+    ("setting", "device", "amx", "expected"),
     [
-        ("auto", "cpu", torch.float32),
-        ("float16", "cpu", torch.float16),
-        ("bfloat16", "cuda", torch.bfloat16),
-        ("float32", "cuda:1", torch.float32),
+        ("auto", "cpu", False, torch.float32),
+        ("auto", "cpu", True, torch.bfloat16),  # AMX tiles: bfloat16, as the embedder
+        ("auto", "mps", True, torch.float32),
+        ("float32", "cpu", True, torch.float32),  # an explicit setting wins
+        ("float16", "cpu", False, torch.float16),
+        ("bfloat16", "cuda", False, torch.bfloat16),
+        ("float32", "cuda:1", False, torch.float32),
     ],
 )
-def test_resolve_dtype(setting: str, device: str, expected: torch.dtype) -> None:
-    assert resolve_dtype(setting, device) == expected
+def test_resolve_dtype(setting: str, device: str, amx: bool, expected: torch.dtype) -> None:
+    assert resolve_dtype(setting, device, has_amx=lambda: amx) == expected
 
 
 def test_resolve_dtype_rejects_unknown_values_listing_the_allowed_ones() -> None:
