@@ -88,10 +88,10 @@ def required_literals(pattern: str, flags: int = 0) -> Requirement | None:
     if sre_parser is None:  # pragma: no cover
         return None
     parsed = sre_parser.parse(pattern, flags)
-    ignore_case = bool(parsed.state.flags & re.IGNORECASE) or _adds_ignore_case(parsed)
     try:
+        ignore_case = bool(parsed.state.flags & re.IGNORECASE) or _adds_ignore_case(parsed)
         found = _of_sequence(list(parsed))
-    except (AttributeError, TypeError, ValueError):  # a parse tree of another shape
+    except (AttributeError, TypeError, ValueError, IndexError):  # a parse tree of another shape
         return None
     if not found or any(not literal for literal in found):
         return None
