@@ -146,6 +146,11 @@ class GenerationRequest(_Frozen):
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     stop: list[str] = Field(default_factory=list)
     seed: int | None = None
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="the answer must be one JSON object matching this schema; backends that "
+        "can constrain decoding do (transformers: llguidance; openai: response_format)",
+    )
 
     def chat(self) -> list[ChatMessage]:
         if self.messages:

@@ -11,7 +11,14 @@ from tests.integration.llm_fixtures import (
 )
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine, LogType, ReportDraft
 from workflowai.knowledge.embedding import cpu_has_amx_bf16
-from workflowai.llm.report_writer import write_report_draft
+from workflowai.llm.prompts import (
+    ANSWER_MAX_FIXES,
+    ANSWER_ROOT_CAUSE_CHARS,
+    ANSWER_SUMMARY_CHARS,
+    answer_schema,
+    build_report_prompt,
+)
+from workflowai.llm.report_writer import whole_json_object, write_report_draft
 from workflowai.llm.transformers_backend import TransformersGenerator, smollm2_gguf_path
 from workflowai.schemas import FinishReason, GenerationRequest
 from workflowai.settings import GenerationBackend, GenerationSettings
@@ -117,3 +124,54 @@ def test_write_report_draft_with_the_real_model_validates_or_explains(
         assert outcome.error and outcome.error.startswith("the model's answer")
     assert_reviewed(outcome, evidence, Category.DEPENDENCY)
     assert_review_rejects_a_contradicted_category(outcome.raw_text, outcome, evidence)
+
+
+YES_NO = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+
+
+def test_a_json_schema_leaves_the_model_only_the_schemas_answers(
+    generator: TransformersGenerator,
+) -> None:
+    request = GenerationRequest(
+        prompt="Is Paris the capital of France?", max_tokens=40, temperature=0, json_schema=YES_NO
+    )
+    result = generator.generate(request)
+    assert result.text in ('{"answer": "yes"}', '{"answer": "no"}'), result.text
+    # the object closed, only the end of turn was left: the model stopped there
+    assert result.finish_reason is FinishReason.STOP
+    assert result.completion_tokens < 40
+
+
+def test_the_report_answer_schema_makes_the_real_models_answer_a_draft(
+    generator: TransformersGenerator,
+) -> None:
+    """Free, SmolLM2 answers this prompt with a code fence and runs to max_tokens (measured:
+    bench/README.md); held to the schema it writes one compact object of the draft's fields
+    and ends it well before max_tokens."""
+    lines = ["npm ERR! code ERESOLVE", "npm ERR! ERESOLVE unable to resolve dependency tree"]
+    evidence = [
+        EvidenceBlock(
+            start_line=40,
+            end_line=41,
+            lines=[LogLine(number=40 + i, text=t) for i, t in enumerate(lines)],
+            key_lines=[40, 41],
+        )
+    ]
+    prompt = build_report_prompt(evidence=evidence, hits=[], category_hint=Category.DEPENDENCY)
+    request = GenerationRequest(
+        messages=prompt.messages(), max_tokens=400, temperature=0, json_schema=answer_schema()
+    )
+    result = generator.generate(request)
+    assert result.finish_reason is FinishReason.STOP, result.text
+    assert result.completion_tokens < 400
+    data = whole_json_object(result.text)
+    assert list(data) == list(answer_schema()["properties"])
+    draft = ReportDraft.model_validate(data)
+    assert len(draft.summary) <= ANSWER_SUMMARY_CHARS
+    assert len(draft.root_cause) <= ANSWER_ROOT_CAUSE_CHARS
+    assert len(draft.suggested_fixes) <= ANSWER_MAX_FIXES

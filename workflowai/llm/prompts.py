@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,6 +84,46 @@ def rules_text(marker: str) -> str:
     )
 
 
+# the answer's bounds while it is generated, tighter than ReportDraft's (which validates it
+# afterwards): a whole answer of English prose fits the default 512 tokens, and a constrained
+# model that loops inside a string is moved on within a few hundred characters
+ANSWER_SUMMARY_CHARS = 300
+ANSWER_ROOT_CAUSE_CHARS = 800
+ANSWER_FIX_CHARS = 200
+ANSWER_MAX_FIXES = 5
+
+
+def answer_schema() -> dict[str, Any]:
+    """The JSON schema of the answer `answer_format` describes, for constrained decoding.
+
+    Every field required, no other keys, strings and the fix list bounded (see the constants),
+    keys in the order the prompt gives them: an answer that matches it always validates as a
+    ReportDraft. Backends that can (llguidance in the transformers backend, response_format on
+    OpenAI-compatible servers) make the model's answer match it; it is still parsed and reviewed
+    like any answer.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "summary": {"type": "string", "minLength": 1, "maxLength": ANSWER_SUMMARY_CHARS},
+            "category": {"type": "string", "enum": [c.value for c in Category]},
+            "root_cause": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": ANSWER_ROOT_CAUSE_CHARS,
+            },
+            "suggested_fixes": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": ANSWER_FIX_CHARS},
+                "maxItems": ANSWER_MAX_FIXES,
+            },
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["summary", "category", "root_cause", "suggested_fixes", "confidence"],
+        "additionalProperties": False,
+    }
+
+
 def answer_format() -> str:
     """The JSON shape the model must answer with: fields, allowed categories, an example."""
     categories = ", ".join(f'"{c.value}"' for c in Category)
@@ -92,7 +133,7 @@ def answer_format() -> str:
         '- "summary": one or two sentences, what failed (string, required)\n'
         f'- "category": one of {categories} (required)\n'
         '- "root_cause": why it failed, citing line numbers (string, required)\n'
-        '- "suggested_fixes": up to 10 short fixes (list of strings)\n'
+        f'- "suggested_fixes": up to {ANSWER_MAX_FIXES} short fixes (list of strings)\n'
         '- "confidence": 0.0 to 1.0 (number, required)\n'
         f"Example:\n{json.dumps(ANSWER_EXAMPLE)}"
     )

@@ -25,7 +25,7 @@ from workflowai.analysis.report import Category, EvidenceBlock, Finding, LogType
 from workflowai.errors import GenerationError, is_transient
 from workflowai.llm.draft_checks import review_draft
 from workflowai.llm.fences import clean_text
-from workflowai.llm.prompts import ReportPrompt, build_report_prompt
+from workflowai.llm.prompts import ReportPrompt, answer_schema, build_report_prompt
 from workflowai.llm.protocol import Generator
 from workflowai.schemas import FinishReason, Generation, GenerationRequest, ScoredChunk
 
@@ -202,7 +202,10 @@ def write_report_draft(
         category_hint=category_hint,
     )
     request = GenerationRequest(
-        messages=prompt.messages(), max_tokens=max_tokens, temperature=temperature
+        messages=prompt.messages(),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        json_schema=answer_schema(),
     )
     try:
         generation = generator.generate(request)

@@ -7,7 +7,8 @@ with bf16 when the GPU supports it, else fp16; CPU with fp32) unless settings na
 
 Generation applies the tokenizer's chat template; temperature 0 means greedy decoding
 (deterministic); stop sequences end the loop through a StoppingCriteria and are trimmed from
-the text; a streamer records the time to the first generated token.
+the text; a request's `json_schema` constrains the answer to it (`constrained`: llguidance); a
+streamer records the time to the first generated token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
     PreTrainedTokenizerBase,
     StoppingCriteria,
     StoppingCriteriaList,
@@ -90,6 +93,8 @@ class _Loaded:
     model: Any
     tokenizer: PreTrainedTokenizerBase
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # llguidance's tokenizer for constrained answers, built on the first request with a schema
+    schema_tokenizer: Any = None
 
 
 # the one allowed singleton: loaded models, reused by every run of this worker process
@@ -182,6 +187,18 @@ class TransformersGenerator:
             extra={"parameters": sum(p.numel() for p in loaded.model.parameters())},
         )
 
+    def _constrained(
+        self, loaded: _Loaded, schema: dict[str, Any], prompt_len: int
+    ) -> LogitsProcessor:
+        """A logits processor keeping the answer on `schema` (llguidance, loaded on first use:
+        only requests with a schema import it)."""
+        from workflowai.llm.constrained import JsonSchemaLogits, schema_tokenizer
+
+        with loaded.lock:
+            if loaded.schema_tokenizer is None:
+                loaded.schema_tokenizer = schema_tokenizer(loaded.tokenizer)
+        return JsonSchemaLogits(loaded.schema_tokenizer, schema, prompt_len)
+
     def generate(self, request: GenerationRequest) -> Generation:
         """Generate a chat answer. Raises GenerationError when loading or generating fails."""
         loaded = self._loaded()
@@ -211,6 +228,10 @@ class TransformersGenerator:
         if request.stop:
             criteria = _StopOnSequences(tokenizer, request.stop, prompt_len)
             options["stopping_criteria"] = StoppingCriteriaList([criteria])
+        if request.json_schema is not None:
+            options["logits_processor"] = LogitsProcessorList(
+                [self._constrained(loaded, request.json_schema, prompt_len)]
+            )
         timer = _FirstTokenTimer()
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else None
 
