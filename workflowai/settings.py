@@ -44,6 +44,19 @@ class GenerationBackend(StrEnum):
     OPENAI = "openai"
 
 
+class ResponseFormat(StrEnum):
+    """How a request's JSON schema reaches an OpenAI-compatible server (openai_backend.py)."""
+
+    # json_schema; where the server refuses it, json_object; then nothing (remembered per process)
+    AUTO = "auto"
+    # {"type": "json_schema", "json_schema": {...}}: OpenAI, vLLM, SGLang, llama.cpp's llama-server
+    JSON_SCHEMA = "json_schema"
+    # {"type": "json_object", "schema": {...}}: llama-cpp-python's server
+    JSON_OBJECT = "json_object"
+    # not sent: the server decodes freely (the answer is parsed and reviewed all the same)
+    NONE = "none"
+
+
 class EmbeddingDtype(StrEnum):
     """The number format the embedding model computes in (knowledge/embedding.py)."""
 
@@ -136,6 +149,9 @@ class GenerationSettings(_Section):
     max_tokens: int = Field(default=512, ge=1)
     temperature: float = Field(default=0.7, ge=0.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    # openai backend: how the report answer's JSON schema is sent (the transformers backend
+    # always constrains decoding to it, with llguidance)
+    response_format: ResponseFormat = ResponseFormat.AUTO
     agent_max_iterations: int = Field(default=10, ge=1)
     agent_timeout_s: float = Field(default=300.0, gt=0)
 

@@ -11,6 +11,12 @@ Engine failures are translated here (`translate_errors`), never leaked:
 
 OpenAI-compatible servers report a stop sequence as finish reason `stop`, like an end of
 turn, so this backend never returns `stop_sequence` (the transformers backend does).
+
+A request's `json_schema` goes out as `response_format` (the server then decodes with a
+grammar): `{"type": "json_schema", ...}`, the form OpenAI, vLLM, SGLang and llama.cpp's
+llama-server read, or llama-cpp-python's (`{"type": "json_object", "schema": ...}`), or nothing;
+`generation.response_format` names one, or `auto` (the default) tries them in that order and
+keeps the first the server takes.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from workflowai.schemas import (
     ModelInfo,
     Role,
 )
-from workflowai.settings import GenerationSettings
+from workflowai.settings import GenerationSettings, ResponseFormat
 
 BACKEND = "openai"
 # local servers (llama.cpp, vLLM without --api-key) need no key, but the client requires one
@@ -80,6 +86,12 @@ def translate_errors(url: str, timeout_s: float) -> Iterator[None]:
         raise GenerationError(
             f"generation server {url} sent a malformed answer ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def refuses_response_format(exc: GenerationError) -> bool:
+    """Whether the server answered an HTTP error about the request's `response_format` (not a
+    timeout or a dropped connection, which say nothing about it)."""
+    return isinstance(exc.__cause__, openai.APIStatusError) and "response_format" in str(exc)
 
 
 def to_langchain_messages(chat: Sequence[ChatMessage]) -> list[BaseMessage]:
@@ -124,6 +136,8 @@ class OpenAIGenerator:
             )
         self._settings = settings
         self._stream = stream
+        # response_format forms this server refused (auto tries the next one)
+        self._refused: set[ResponseFormat] = set()
         self.url = settings.base_url or "https://api.openai.com/v1"
 
     @property
@@ -163,6 +177,17 @@ class OpenAIGenerator:
             stream_usage=True,
         )
 
+    @staticmethod
+    def response_format(
+        schema: dict[str, Any] | None, form: ResponseFormat
+    ) -> dict[str, Any] | None:
+        """The request body's `response_format` for `schema` in `form` (None: nothing to send)."""
+        if schema is None or form in (ResponseFormat.NONE, ResponseFormat.AUTO):
+            return None
+        if form is ResponseFormat.JSON_OBJECT:
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+
     def errors(self, timeout_s: float | None = None) -> Any:
         """Context manager translating this server's failures (see `translate_errors`)."""
         limit = timeout_s if timeout_s is not None else self._settings.timeout_s
@@ -175,8 +200,47 @@ class OpenAIGenerator:
             extra={"base_url": self.url, "stream": self._stream},
         )
 
+    def response_formats(self, schema: dict[str, Any] | None) -> list[ResponseFormat]:
+        """The forms to try for `schema`, in order; NONE last (sends nothing)."""
+        mode = self._settings.response_format
+        if schema is None or mode is ResponseFormat.NONE:
+            return [ResponseFormat.NONE]
+        if mode is not ResponseFormat.AUTO:
+            return [mode]
+        forms = [ResponseFormat.JSON_SCHEMA, ResponseFormat.JSON_OBJECT, ResponseFormat.NONE]
+        return [f for f in forms if f not in self._refused]
+
     def generate(self, request: GenerationRequest) -> Generation:
-        """Raises GenerationUnavailableError (server down, timeout, 429/5xx) or GenerationError."""
+        """Raises GenerationUnavailableError (server down, timeout, 429/5xx) or GenerationError.
+
+        With `response_format` auto, a server that refuses a form of `response_format` (its
+        error names it: llama-cpp-python answers HTTP 500 to json_schema) is asked again with
+        the next form; the refusal is remembered for this generator's life (a process's).
+        """
+        forms = self.response_formats(request.json_schema)
+        for form in forms[:-1]:
+            try:
+                return self._generate(request, self.response_format(request.json_schema, form))
+            except GenerationError as exc:
+                if not refuses_response_format(exc):
+                    raise
+                self._refused.add(form)
+        try:
+            return self._generate(request, self.response_format(request.json_schema, forms[-1]))
+        except GenerationError as exc:
+            if not refuses_response_format(exc):
+                raise
+            refusal = str(exc)
+        # raised outside the handler, so that no transient cause is chained to it: some servers
+        # answer a refused response_format with HTTP 500, and retrying cannot help
+        raise GenerationError(
+            f"{refusal}; the server does not take response_format {forms[-1].value}: set "
+            "generation.response_format to auto (tries each form), json_object or none"
+        )
+
+    def _generate(
+        self, request: GenerationRequest, response_format: dict[str, Any] | None
+    ) -> Generation:
         messages = to_langchain_messages(request.chat())
         model = self.chat_model(
             max_tokens=request.max_tokens,
@@ -185,6 +249,8 @@ class OpenAIGenerator:
             stop=request.stop,
             seed=request.seed,
         )
+        if response_format is not None:
+            model.extra_body = {**(model.extra_body or {}), "response_format": response_format}
         start = time.perf_counter()
         first: float | None = None
         chunks = 0
