@@ -33,7 +33,7 @@ from tasks.analysis import (
 from tasks.generation import generate_report_draft
 from tasks.history import record_history
 from tasks.knowledge_base import ensure_knowledge_base, knowledge_base_ready, prepare_indexing
-from tasks.resources import get_embedder
+from tasks.resources import get_embedder, load_generator
 from workflowai.analysis.report import AnalysisReport
 from workflowai.params import AnalyzeLogParams
 from workflowai.settings import Settings
@@ -69,12 +69,15 @@ def warm_up(params: AnalyzeLogParams) -> None:
     """Load in this process what an analysis with `params` is about to need, while the caller
     waits for something else (the CLI: the local server starting): the query encoder and,
     with `ensure_knowledge_base`, the store and, where the starter knowledge base is still to
-    be indexed, the indexing code and the embedding model (`prepare_indexing`). Only
-    per-process caches change; errors are the run's to report."""
+    be indexed, the indexing code and the embedding model (`prepare_indexing`); for a run with
+    the model, the generator (`load_generator`). Only per-process caches change; errors are
+    the run's to report."""
     settings = Settings()
     get_embedder(settings).embed_query("warm up")
     if params.ensure_knowledge_base:
         prepare_indexing(settings)
+    if params.use_model or params.agent:
+        load_generator(settings)
 
 
 def analysis_steps(params: AnalyzeLogParams, call: Step = as_task_run) -> AnalysisReport:

@@ -21,7 +21,9 @@ import hashlib
 import hmac
 import json
 import os
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -88,8 +90,10 @@ class AnalysisEndpoint:
         self.fingerprint = environment_fingerprint()
         self._ready = threading.Event()
 
-    def preload(self) -> None:
-        """Import the flow and open the store and embedder before the first request."""
+    def preload(self, generator: bool = False) -> None:
+        """Import the flow and open the store and embedder before the first request; with
+        `generator` (the server was started by a run with the model), then load the model,
+        which requests do not wait for (one that needs it waits for the load under way)."""
         try:
             import flows.analyze_log  # noqa: F401  (seconds of imports, once)
             from tasks.resources import get_embedder, get_store
@@ -102,6 +106,26 @@ class AnalysisEndpoint:
             pass
         finally:
             self._ready.set()
+        if generator:
+            self._preload_generator()
+
+    @staticmethod
+    def _preload_generator() -> None:
+        """Load the configured model; one line on stderr (the server's log) says how it went
+        (a failure is the next model run's to report)."""
+        from tasks.resources import load_generator
+        from workflowai.settings import Settings
+
+        start = time.perf_counter()
+        try:
+            loaded = load_generator(Settings())
+        except Exception as exc:
+            sys.stderr.write(f"workflowai: could not preload the model: {exc}\n")
+            return
+        if loaded is not None:
+            seconds = time.perf_counter() - start
+            sys.stderr.write(f"workflowai: model {loaded.info().model} loaded in {seconds:.1f} s\n")
+        sys.stderr.flush()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":

@@ -124,6 +124,7 @@ def ensure_server(
     *,
     warm: Callable[[], object] | None = None,
     notify: Callable[[str], None] | None = None,
+    preload_generator: bool = False,
 ) -> str:
     """The API URL of the kept server for `home`, started (detached) when none answers.
 
@@ -131,7 +132,9 @@ def ensure_server(
     database and runs its migrations), during which this process only waits. So `warm` (what
     the caller's run needs anyway: imports, opening the store, loading a model) runs in a
     thread meanwhile, and is joined before returning; `notify` gets one line saying why the
-    caller waits. Neither is called when a server already answers.
+    caller waits. Neither is called when a server already answers. `preload_generator`: the
+    server loads the configured model once it is up (the caller's run uses it, and so, likely,
+    will the next), instead of on its first request that needs it.
 
     Raises:
         ConfigError: the server exited or did not become healthy within `timeout_s`.
@@ -152,6 +155,8 @@ def ensure_server(
         env = {**os.environ, **QUIET_ENV, "PREFECT_HOME": str(home)}
         env.pop("PREFECT_API_URL", None)
         args = [sys.executable, "-m", _MODULE, "--port", str(port), "--idle-seconds", str(idle_s)]
+        if preload_generator:
+            args.append("--preload-generator")
         with (home / LOG_FILE).open("ab") as log:
             process = subprocess.Popen(
                 [*args, "--token-file", str(home / TOKEN_FILE)],
@@ -220,12 +225,13 @@ def local_api(
     idle_s: int,
     warm: Callable[[], object] | None = None,
     notify: Callable[[str], None] | None = None,
+    preload_generator: bool = False,
 ) -> Iterator[str | None]:
     """Runs inside point at the kept local server when Prefect has no API URL of its own.
 
     Yields the URL used, or None when Prefect's own configuration applies (an API URL is
     set, ephemeral mode is off, or `keep` is False: then Prefect starts its temporary server).
-    `warm` and `notify`: see `ensure_server` (only used when it starts a server).
+    `warm`, `notify` and `preload_generator`: see `ensure_server` (used when it starts one).
     """
     from prefect.settings import (
         PREFECT_API_URL,
@@ -238,7 +244,9 @@ def local_api(
     if not keep or current.api.url or not current.server.ephemeral.enabled:
         yield None
         return
-    url = ensure_server(Path(current.home), idle_s, warm=warm, notify=notify)
+    url = ensure_server(
+        Path(current.home), idle_s, warm=warm, notify=notify, preload_generator=preload_generator
+    )
     # no heartbeat thread: the engine joins it at the end of every flow run, which waits up to
     # a second, and a server in ephemeral mode runs no proactive trigger that reads heartbeats
     updates = {PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
@@ -269,9 +277,10 @@ class _IdleTracker:
         return 0.0 if self.open else time.monotonic() - self.last
 
 
-def serve(port: int, idle_s: int, token: str) -> None:
+def serve(port: int, idle_s: int, token: str, preload_generator: bool = False) -> None:
     """The server process: Prefect's app (ephemeral mode) plus the warm analysis endpoint
-    (flows/local_analysis.py) until idle for `idle_s` seconds."""
+    (flows/local_analysis.py) until idle for `idle_s` seconds; `preload_generator`: load the
+    configured model too once up (a run with the model started it)."""
     # what Prefect's own temporary server sets: no UI, no scheduling services
     os.environ.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"})
     import uvicorn
@@ -291,7 +300,8 @@ def serve(port: int, idle_s: int, token: str) -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.2)
         app.last = time.monotonic()  # idle counts from when it is up, not while starting
-        threading.Thread(target=endpoint.preload, daemon=True).start()
+        preload = threading.Thread(target=endpoint.preload, args=(preload_generator,), daemon=True)
+        preload.start()
         while not server.should_exit:
             if app.idle_for() >= idle_s:
                 server.should_exit = True
@@ -306,5 +316,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle-seconds", type=int, default=600)
     parser.add_argument("--token-file", type=Path, required=True)
+    parser.add_argument("--preload-generator", action="store_true")
     arguments = parser.parse_args()
-    serve(arguments.port, arguments.idle_seconds, arguments.token_file.read_text().strip())
+    token = arguments.token_file.read_text().strip()
+    serve(arguments.port, arguments.idle_seconds, token, arguments.preload_generator)

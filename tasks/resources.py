@@ -67,6 +67,16 @@ def get_generator(settings: Settings) -> Generator | None:
     return _cached("generator", key, lambda: build_generator(settings.generation))
 
 
+def load_generator(settings: Settings) -> Generator | None:
+    """The configured generator with its model loaded (a local model loads on first use: this
+    is that use, for warm-ups); None when no backend is configured. An OpenAI-compatible
+    backend makes no request."""
+    generator = get_generator(settings)
+    if generator is not None:
+        generator.info()
+    return generator
+
+
 def register_store(settings: Settings, store: KnowledgeStore) -> None:
     """Use `store` for `settings` in this process (built elsewhere; fault-injection tests)."""
     with _LOCK:

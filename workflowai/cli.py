@@ -93,11 +93,17 @@ def _notify(message: str) -> None:
     err.print(f"workflowai: {message} ...", markup=False)
 
 
-def run_flow(call: Callable[[], T], warm: Callable[[], object] | None = None) -> T:
+def run_flow(
+    call: Callable[[], T],
+    warm: Callable[[], object] | None = None,
+    *,
+    preload_generator: bool = False,
+) -> T:
     """`run_guarded(call)` with Prefect pointed at the kept local server when no API URL is
     set (flows/local_server.py): a run then costs no server start and stop. Where this run
     has to start that server, it says so on stderr and runs `warm` (imports, models `call`
-    needs) meanwhile."""
+    needs) meanwhile; with `preload_generator` (a run with the model) the server loads the
+    model for the runs after this one."""
     settings = settings_or_exit()
 
     def in_local_api() -> T:
@@ -109,6 +115,7 @@ def run_flow(call: Callable[[], T], warm: Callable[[], object] | None = None) ->
             idle_s=prefect.local_server_idle_s,
             warm=warm,
             notify=_notify,
+            preload_generator=preload_generator,
         ):
             return call()
 

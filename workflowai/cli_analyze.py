@@ -160,7 +160,7 @@ def analyze_log(
         )
 
     if len(logs) > 1 or Path(logs[0]).is_dir():
-        _analyze_many(logs, params_for)
+        _analyze_many(logs, params_for, model=model or agent)
         return
     if logs[0] != "-" and not Path(logs[0]).is_file():
         raise fail(f"no such log file: {logs[0]}", EXIT_BAD_INPUT)
@@ -218,11 +218,17 @@ def _analyze_one(params: AnalyzeLogParams) -> Any:
     report = run_guarded(lambda: _warm_report(params))
     if report is None:
         with progress_from_logs(err):  # the first run indexes the starter knowledge base
-            report = run_flow(lambda: _flow_report(params), warm=_warm_up(lambda: params))
+            report = run_flow(
+                lambda: _flow_report(params),
+                warm=_warm_up(lambda: params),
+                preload_generator=params.use_model or params.agent,
+            )
     return report
 
 
-def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParams]) -> None:
+def _analyze_many(
+    items: list[str], params_for: Callable[[Path], AnalyzeLogParams], *, model: bool
+) -> None:
     from workflowai.cli import EXIT_ERROR, err, fail, run_flow, run_guarded
     from workflowai.cli_render import progress_from_logs
 
@@ -239,7 +245,9 @@ def _analyze_many(items: list[str], params_for: Callable[[Path], AnalyzeLogParam
 
     warm = _warm_up(lambda: params_for(paths[0])) if paths else None
     with progress_from_logs(err):
-        failed = run_flow(lambda: analyze_each(paths, each, write), warm=warm)
+        failed = run_flow(
+            lambda: analyze_each(paths, each, write), warm=warm, preload_generator=model
+        )
     if failed:
         raise fail(f"{failed} of {len(paths)} logs could not be analyzed", EXIT_ERROR)
 

@@ -202,3 +202,26 @@ def test_analyze_log_flow_agent_needs_a_tool_calling_backend(
     assert report.provenance.summary is Origin.RULES
     assert "agent mode needs an OpenAI-compatible backend" in (report.provenance.model_error or "")
     assert report.tool_calls == []
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("workflowai_home")
+def test_warm_up_loads_the_generator_only_for_a_run_with_the_model(
+    npm_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflowai.llm import transformers_backend
+
+    monkeypatch.setenv("WORKFLOWAI_GENERATION__BACKEND", "transformers")
+    monkeypatch.setenv("WORKFLOWAI_GENERATION__MODEL", str(smollm2_gguf_path()))
+    loads: list[str] = []
+    real_load = transformers_backend._load
+
+    def spy(name: str, *args: object) -> object:  # a spy: the real model still loads
+        loads.append(name)
+        return real_load(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transformers_backend, "_load", spy)
+    warm_up(AnalyzeLogParams(log_path=npm_log, ensure_knowledge_base=False))
+    assert loads == []
+    warm_up(AnalyzeLogParams(log_path=npm_log, ensure_knowledge_base=False, use_model=True))
+    assert loads == [str(smollm2_gguf_path().parent)]

@@ -192,3 +192,35 @@ def test_an_interrupted_start_leaves_no_server_behind(
         time.sleep(0.2)
     assert _servers_of(home) == []
     assert running_server(home) is None
+
+
+def test_a_server_started_by_a_model_run_loads_the_model_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's first run with --model starts the server with --preload-generator: the
+    server loads the configured model (the real SmolLM2 GGUF) once it is up, so the next
+    run's request does not pay for it; a server started without it loads no model."""
+    from workflowai.llm.transformers_backend import smollm2_gguf_path
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("WORKFLOWAI_GENERATION__BACKEND", "transformers")
+    monkeypatch.setenv("WORKFLOWAI_GENERATION__MODEL", str(smollm2_gguf_path()))
+    monkeypatch.setenv("WORKFLOWAI_HOME", str(tmp_path / "home"))
+    plain_home, model_home = tmp_path / "plain", tmp_path / "model"
+    ensure_server(plain_home, idle_s=120)
+    ensure_server(model_home, idle_s=120, preload_generator=True)
+    try:
+        plain_pid = json.loads((plain_home / STATE_FILE).read_text())["pid"]
+        model_pid = json.loads((model_home / STATE_FILE).read_text())["pid"]
+        assert b"--preload-generator" not in Path(f"/proc/{plain_pid}/cmdline").read_bytes()
+        assert b"--preload-generator" in Path(f"/proc/{model_pid}/cmdline").read_bytes()
+        loaded = f"workflowai: model {smollm2_gguf_path().name} loaded in "
+        deadline = time.monotonic() + 180
+        log = model_home / local_server.LOG_FILE
+        while time.monotonic() < deadline and loaded not in log.read_text():
+            time.sleep(0.5)
+        assert loaded in log.read_text(), log.read_text()[-2000:]
+        assert "workflowai: model" not in (plain_home / local_server.LOG_FILE).read_text()
+    finally:
+        stop_server(plain_home)
+        stop_server(model_home)
