@@ -21,11 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from workflowai.analysis.report import Category, EvidenceBlock
+from workflowai.analysis.report import Category, EvidenceBlock, LogLine
 from workflowai.llm.draft_checks import CONFIDENCE_CAP, UNKNOWN_CONFIDENCE_CAP, cited_lines
-from workflowai.llm.prompts import build_report_prompt
+from workflowai.llm.prompts import answer_schema, build_report_prompt
 from workflowai.llm.report_writer import DraftOutcome, parse_report_draft
 from workflowai.llm.shell_pipes import find_pipe_to_shell
+from workflowai.schemas import GenerationRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -226,3 +227,24 @@ def assert_review_rejects_a_contradicted_category(
     reviewed = parse_report_draft(raw_text, prompt=prompt)
     assert reviewed.draft is None
     assert f"but the rules found {other.value!r}" in (reviewed.error or "")
+
+
+def npm_schema_request(max_tokens: int) -> GenerationRequest:
+    """A short report request (two npm ERESOLVE lines, category dependency) held to the
+    answer's JSON schema, greedy: what both backends' constrained-decoding tests send."""
+    lines = ["npm ERR! code ERESOLVE", "npm ERR! ERESOLVE unable to resolve dependency tree"]
+    evidence = [
+        EvidenceBlock(
+            start_line=40,
+            end_line=41,
+            lines=[LogLine(number=40 + i, text=t) for i, t in enumerate(lines)],
+            key_lines=[40, 41],
+        )
+    ]
+    prompt = build_report_prompt(evidence=evidence, hits=[], category_hint=Category.DEPENDENCY)
+    return GenerationRequest(
+        messages=prompt.messages(),
+        max_tokens=max_tokens,
+        temperature=0,
+        json_schema=answer_schema(),
+    )

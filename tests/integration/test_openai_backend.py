@@ -15,12 +15,13 @@ from tests.integration.llm_fixtures import (
     canned_http_server,
     free_port,
     llama_server,
+    npm_schema_request,
     silent_server,
 )
 from workflowai.analysis.report import Category, EvidenceBlock, Finding, FindingKind, LogLine
 from workflowai.errors import ConfigError, GenerationError, GenerationUnavailableError, is_transient
 from workflowai.llm.openai_backend import OpenAIGenerator
-from workflowai.llm.prompts import answer_schema, build_report_prompt
+from workflowai.llm.prompts import answer_schema
 from workflowai.llm.report_writer import whole_json_object, write_report_draft
 from workflowai.schemas import FinishReason, GenerationRequest
 from workflowai.settings import GenerationBackend, GenerationSettings, ResponseFormat
@@ -182,25 +183,6 @@ def test_write_report_draft_with_llama_is_reviewed_or_falls_back_with_the_reason
     assert_review_rejects_a_contradicted_category(outcome.raw_text, outcome, evidence)
 
 
-def _npm_schema_request(max_tokens: int = 200) -> GenerationRequest:
-    lines = ["npm ERR! code ERESOLVE", "npm ERR! ERESOLVE unable to resolve dependency tree"]
-    evidence = [
-        EvidenceBlock(
-            start_line=40,
-            end_line=41,
-            lines=[LogLine(number=40 + i, text=t) for i, t in enumerate(lines)],
-            key_lines=[40, 41],
-        )
-    ]
-    prompt = build_report_prompt(evidence=evidence, hits=[], category_hint=Category.DEPENDENCY)
-    return GenerationRequest(
-        messages=prompt.messages(),
-        max_tokens=max_tokens,
-        temperature=0,
-        json_schema=answer_schema(),
-    )
-
-
 @pytest.mark.integration
 @pytest.mark.slow
 def test_auto_response_format_settles_on_the_form_llama_cpp_python_takes(server_url: str) -> None:
@@ -208,7 +190,7 @@ def test_auto_response_format_settles_on_the_form_llama_cpp_python_takes(server_
     response_format); auto asks again with its json_object form, keeps it, and the server's
     grammar makes the answer one object of the schema's fields."""
     generator = OpenAIGenerator(_settings(server_url, timeout_s=600.0))
-    request = _npm_schema_request()
+    request = npm_schema_request(max_tokens=200)
     result = generator.generate(request)
     assert generator.response_formats(request.json_schema) == [
         ResponseFormat.JSON_OBJECT,
@@ -225,5 +207,5 @@ def test_a_named_response_format_the_server_refuses_is_a_final_error_saying_so(
 ) -> None:
     generator = OpenAIGenerator(_settings(server_url, response_format=ResponseFormat.JSON_SCHEMA))
     with pytest.raises(GenerationError, match="does not take response_format json_schema") as info:
-        generator.generate(_npm_schema_request(max_tokens=16))
+        generator.generate(npm_schema_request(max_tokens=16))
     assert not is_transient(info.value)  # retrying the same request cannot help

@@ -8,6 +8,7 @@ from transformers import AutoTokenizer
 from tests.integration.llm_fixtures import (
     assert_review_rejects_a_contradicted_category,
     assert_reviewed,
+    npm_schema_request,
 )
 from workflowai.analysis.report import Category, EvidenceBlock, LogLine, LogType, ReportDraft
 from workflowai.knowledge.embedding import cpu_has_amx_bf16
@@ -16,7 +17,6 @@ from workflowai.llm.prompts import (
     ANSWER_ROOT_CAUSE_CHARS,
     ANSWER_SUMMARY_CHARS,
     answer_schema,
-    build_report_prompt,
 )
 from workflowai.llm.report_writer import whole_json_object, write_report_draft
 from workflowai.llm.transformers_backend import TransformersGenerator, smollm2_gguf_path
@@ -153,20 +153,7 @@ def test_the_report_answer_schema_makes_the_real_models_answer_a_draft(
     """Free, SmolLM2 answers this prompt with a code fence and runs to max_tokens (measured:
     bench/README.md); held to the schema it writes one compact object of the draft's fields
     and ends it well before max_tokens."""
-    lines = ["npm ERR! code ERESOLVE", "npm ERR! ERESOLVE unable to resolve dependency tree"]
-    evidence = [
-        EvidenceBlock(
-            start_line=40,
-            end_line=41,
-            lines=[LogLine(number=40 + i, text=t) for i, t in enumerate(lines)],
-            key_lines=[40, 41],
-        )
-    ]
-    prompt = build_report_prompt(evidence=evidence, hits=[], category_hint=Category.DEPENDENCY)
-    request = GenerationRequest(
-        messages=prompt.messages(), max_tokens=400, temperature=0, json_schema=answer_schema()
-    )
-    result = generator.generate(request)
+    result = generator.generate(npm_schema_request(max_tokens=400))
     assert result.finish_reason is FinishReason.STOP, result.text
     assert result.completion_tokens < 400
     data = whole_json_object(result.text)
