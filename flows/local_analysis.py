@@ -80,6 +80,16 @@ def analyze_via_kept_server(
         return None
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process took the PID: ours is gone
+        return False
+    return True
+
+
 class AnalysisEndpoint:
     """ASGI wrapper: serves PATH itself, hands every other request to Prefect's app."""
 
@@ -90,10 +100,13 @@ class AnalysisEndpoint:
         self.fingerprint = environment_fingerprint()
         self._ready = threading.Event()
 
-    def preload(self, generator: bool = False) -> None:
+    def preload(self, generator_after: int | None = None) -> None:
         """Import the flow and open the store and embedder before the first request; with
-        `generator` (the server was started by a run with the model), then load the model,
-        which requests do not wait for (one that needs it waits for the load under way)."""
+        `generator_after` (the PID of the CLI whose run with the model started the server),
+        load the model once that process has exited. The CLI runs its own analysis with its
+        own copy of the model: loading a second one meanwhile would compete with it for the
+        cores, or for a GPU's memory. Requests do not wait for this load (one that needs the
+        model waits for the load under way)."""
         try:
             import flows.analyze_log  # noqa: F401  (seconds of imports, once)
             from tasks.resources import get_embedder, get_store
@@ -106,7 +119,9 @@ class AnalysisEndpoint:
             pass
         finally:
             self._ready.set()
-        if generator:
+        if generator_after is not None:
+            while _alive(generator_after):
+                time.sleep(0.5)
             self._preload_generator()
 
     @staticmethod
@@ -116,6 +131,8 @@ class AnalysisEndpoint:
         from tasks.resources import load_generator
         from workflowai.settings import Settings
 
+        sys.stderr.write("workflowai: loading the model\n")
+        sys.stderr.flush()
         start = time.perf_counter()
         try:
             loaded = load_generator(Settings())

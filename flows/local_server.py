@@ -133,8 +133,9 @@ def ensure_server(
     the caller's run needs anyway: imports, opening the store, loading a model) runs in a
     thread meanwhile, and is joined before returning; `notify` gets one line saying why the
     caller waits. Neither is called when a server already answers. `preload_generator`: the
-    server loads the configured model once it is up (the caller's run uses it, and so, likely,
-    will the next), instead of on its first request that needs it.
+    server loads the configured model once this process has exited (this run loads its own;
+    the next run, likely with the model too, then finds it loaded), instead of on its first
+    request that needs it.
 
     Raises:
         ConfigError: the server exited or did not become healthy within `timeout_s`.
@@ -156,7 +157,7 @@ def ensure_server(
         env.pop("PREFECT_API_URL", None)
         args = [sys.executable, "-m", _MODULE, "--port", str(port), "--idle-seconds", str(idle_s)]
         if preload_generator:
-            args.append("--preload-generator")
+            args += ["--preload-generator-after", str(os.getpid())]
         with (home / LOG_FILE).open("ab") as log:
             process = subprocess.Popen(
                 [*args, "--token-file", str(home / TOKEN_FILE)],
@@ -277,10 +278,11 @@ class _IdleTracker:
         return 0.0 if self.open else time.monotonic() - self.last
 
 
-def serve(port: int, idle_s: int, token: str, preload_generator: bool = False) -> None:
+def serve(port: int, idle_s: int, token: str, preload_generator_after: int | None = None) -> None:
     """The server process: Prefect's app (ephemeral mode) plus the warm analysis endpoint
-    (flows/local_analysis.py) until idle for `idle_s` seconds; `preload_generator`: load the
-    configured model too once up (a run with the model started it)."""
+    (flows/local_analysis.py) until idle for `idle_s` seconds; `preload_generator_after`: load
+    the configured model too, once the process with that PID (the CLI whose run with the model
+    started this server) has exited."""
     # what Prefect's own temporary server sets: no UI, no scheduling services
     os.environ.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"})
     import uvicorn
@@ -300,7 +302,9 @@ def serve(port: int, idle_s: int, token: str, preload_generator: bool = False) -
         while not server.started and not server.should_exit:
             time.sleep(0.2)
         app.last = time.monotonic()  # idle counts from when it is up, not while starting
-        preload = threading.Thread(target=endpoint.preload, args=(preload_generator,), daemon=True)
+        preload = threading.Thread(
+            target=endpoint.preload, args=(preload_generator_after,), daemon=True
+        )
         preload.start()
         while not server.should_exit:
             if app.idle_for() >= idle_s:
@@ -316,7 +320,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle-seconds", type=int, default=600)
     parser.add_argument("--token-file", type=Path, required=True)
-    parser.add_argument("--preload-generator", action="store_true")
+    parser.add_argument("--preload-generator-after", type=int, metavar="PID")
     arguments = parser.parse_args()
     token = arguments.token_file.read_text().strip()
-    serve(arguments.port, arguments.idle_seconds, token, arguments.preload_generator)
+    serve(arguments.port, arguments.idle_seconds, token, arguments.preload_generator_after)

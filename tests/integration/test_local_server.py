@@ -194,12 +194,13 @@ def test_an_interrupted_start_leaves_no_server_behind(
     assert running_server(home) is None
 
 
-def test_a_server_started_by_a_model_run_loads_the_model_before_any_request(
+def test_a_server_started_by_a_model_run_loads_the_model_once_that_run_is_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI's first run with --model starts the server with --preload-generator: the
-    server loads the configured model (the real SmolLM2 GGUF) once it is up, so the next
-    run's request does not pay for it; a server started without it loads no model."""
+    """The CLI's first run with --model starts the server with --preload-generator-after
+    <its PID>: the server loads the configured model (the real SmolLM2 GGUF) after that CLI
+    has exited (never beside the CLI's own copy), so the next run's request does not pay for
+    it; a server started without it loads no model."""
     from workflowai.llm.transformers_backend import smollm2_gguf_path
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
@@ -207,20 +208,41 @@ def test_a_server_started_by_a_model_run_loads_the_model_before_any_request(
     monkeypatch.setenv("WORKFLOWAI_GENERATION__MODEL", str(smollm2_gguf_path()))
     monkeypatch.setenv("WORKFLOWAI_HOME", str(tmp_path / "home"))
     plain_home, model_home = tmp_path / "plain", tmp_path / "model"
+    loaded = f"workflowai: model {smollm2_gguf_path().name} loaded in "
+    log = model_home / local_server.LOG_FILE
     ensure_server(plain_home, idle_s=120)
-    ensure_server(model_home, idle_s=120, preload_generator=True)
+    # the starting CLI: starts the server, then stays until its stdin closes
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from flows.local_server import ensure_server;"
+            f" ensure_server(Path({str(model_home)!r}), idle_s=120, preload_generator=True);"
+            " print('up', flush=True); sys.stdin.read()",
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert starter.stdout is not None and starter.stdout.readline() == "up\n"
         plain_pid = json.loads((plain_home / STATE_FILE).read_text())["pid"]
         model_pid = json.loads((model_home / STATE_FILE).read_text())["pid"]
         assert b"--preload-generator" not in Path(f"/proc/{plain_pid}/cmdline").read_bytes()
-        assert b"--preload-generator" in Path(f"/proc/{model_pid}/cmdline").read_bytes()
-        loaded = f"workflowai: model {smollm2_gguf_path().name} loaded in "
+        command = Path(f"/proc/{model_pid}/cmdline").read_bytes().split(b"\0")
+        assert command[command.index(b"--preload-generator-after") + 1] == str(starter.pid).encode()
+        # the store and embedder preload meanwhile; a server that did not wait would start
+        # loading the model within seconds of them (checked by removing the wait)
+        time.sleep(20)
+        assert "workflowai: loading the model" not in log.read_text()
+        starter.communicate("", timeout=60)  # the CLI's run is over
         deadline = time.monotonic() + 180
-        log = model_home / local_server.LOG_FILE
         while time.monotonic() < deadline and loaded not in log.read_text():
             time.sleep(0.5)
         assert loaded in log.read_text(), log.read_text()[-2000:]
         assert "workflowai: model" not in (plain_home / local_server.LOG_FILE).read_text()
     finally:
+        starter.kill()
         stop_server(plain_home)
         stop_server(model_home)
