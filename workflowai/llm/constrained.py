@@ -72,11 +72,6 @@ class JsonSchemaLogits(LogitsProcessor):
         self._prompt_len = prompt_len
         self._vocab = tokenizer.vocab_size
 
-    @property
-    def accepting(self) -> bool:
-        """Whether what was generated so far is a complete answer of the schema."""
-        return self._matcher.is_accepting()
-
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if input_ids.shape[0] != 1:
             raise GenerationError("constrained decoding takes one sequence at a time")

@@ -217,25 +217,21 @@ class OpenAIGenerator:
         error names it: llama-cpp-python answers HTTP 500 to json_schema) is asked again with
         the next form; the refusal is remembered for this generator's life (a process's).
         """
-        forms = self.response_formats(request.json_schema)
-        for form in forms[:-1]:
+        refusal = ""
+        for form in self.response_formats(request.json_schema):
             try:
                 return self._generate(request, self.response_format(request.json_schema, form))
             except GenerationError as exc:
                 if not refuses_response_format(exc):
                     raise
                 self._refused.add(form)
-        try:
-            return self._generate(request, self.response_format(request.json_schema, forms[-1]))
-        except GenerationError as exc:
-            if not refuses_response_format(exc):
-                raise
-            refusal = str(exc)
+                refusal = f"{exc}; the server does not take response_format {form.value}"
+        # only a named form gets here (auto ends with none, which sends nothing to refuse);
         # raised outside the handler, so that no transient cause is chained to it: some servers
         # answer a refused response_format with HTTP 500, and retrying cannot help
         raise GenerationError(
-            f"{refusal}; the server does not take response_format {forms[-1].value}: set "
-            "generation.response_format to auto (tries each form), json_object or none"
+            f"{refusal}: set generation.response_format to auto (tries each form), json_object "
+            "or none"
         )
 
     def _generate(
