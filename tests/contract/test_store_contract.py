@@ -225,6 +225,43 @@ def test_store_rejects_another_model_or_dimension(loaded: KnowledgeStore) -> Non
     loaded.ensure_schema(model=MODEL, dim=DIM)  # the same model is fine
 
 
+class _Vectors:
+    """An embedder that returns fixed 4-d vectors under a chosen model name: the contract
+    corpus's vectors are hand-made, so no real model made them (the real models' search
+    runs in tests/unit/test_search.py and tests/flows)."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name, self.dim = model_name, DIM
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0, 0.0, 0.0] for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0, 0.0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+
+def test_store_search_refuses_vectors_of_another_model(store: KnowledgeStore) -> None:
+    from workflowai.knowledge.search import search
+    from workflowai.schemas import SearchRequest
+    from workflowai.settings import SearchMode, SearchSettings
+
+    assert store.embedding_model() is None  # nothing set up yet: nothing to compare
+    store.ensure_schema(model=MODEL, dim=DIM)
+    store.write(CORPUS)
+    assert store.embedding_model() == MODEL
+    request = SearchRequest(query="heap", top_k=3)
+    assert search(store, _Vectors(MODEL), request, SearchSettings()).hits
+    for mode in (SearchMode.HYBRID, SearchMode.SEMANTIC):
+        other = request.model_copy(update={"mode": mode})
+        with pytest.raises(SchemaMismatchError, match=f"built with {MODEL} but other-model"):
+            search(store, _Vectors("other-model"), other, SearchSettings())
+    keyword = request.model_copy(update={"mode": SearchMode.KEYWORD})  # no vectors compared
+    assert search(store, _Vectors("other-model"), keyword, SearchSettings()).hits
+
+
 def test_store_info_reports_counts_and_model(loaded: KnowledgeStore) -> None:
     info = loaded.info()
     assert (info.documents, info.chunks) == (4, 5)

@@ -342,6 +342,10 @@ class ElasticsearchKnowledgeStore:
             )
         return self._scored(response, "cosine", lambda s: q.cosine_from_score(float(s)))
 
+    def embedding_model(self) -> str | None:
+        model = (self.schema_meta() if self._exists() else {}).get("embedding_model")
+        return str(model) if model is not None else None
+
     def info(self) -> StoreInfo:
         meta = self.schema_meta() if self._exists() else {}
         with self._calls("stats"):

@@ -64,4 +64,8 @@ class KnowledgeStore(Protocol):
 
     def info(self) -> StoreInfo: ...
 
+    def embedding_model(self) -> str | None:
+        """The embedding model the stored vectors were made with; None before ensure_schema.
+        Cheaper than info(): a search checks it before it compares vectors."""
+
     def close(self) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from workflowai.errors import SchemaMismatchError
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.knowledge.fusion import reciprocal_rank_fusion, weighted_fusion
 from workflowai.knowledge.protocol import KnowledgeStore
@@ -23,8 +24,14 @@ def search(
     fetch `settings.candidates` (at least top_k) chunks with the same filters, fused on the
     client (`request.fusion`/`semantic_weight`, else the settings'). `took_ms` includes the
     query embedding. Store errors propagate (StoreUnavailableError is transient).
+
+    Raises SchemaMismatchError, before any vector is compared, when the store's vectors were
+    made by another embedding model than `embedder`: two models' vectors of the same size do
+    not fail, they rank at random.
     """
     started = time.perf_counter()
+    if request.mode is not SearchMode.KEYWORD:
+        check_model(store, embedder)
     filters = request.filters or None
     candidates = max(settings.candidates, request.top_k)
     hits: list[ScoredChunk]
@@ -55,3 +62,14 @@ def search(
         hits=hits,
         took_ms=(time.perf_counter() - started) * 1000.0,
     )
+
+
+def check_model(store: KnowledgeStore, embedder: Embedder) -> None:
+    """Raise SchemaMismatchError when the store was built with another embedding model."""
+    built = store.embedding_model()
+    if built is not None and built != embedder.model_name:
+        raise SchemaMismatchError(
+            f"the knowledge base was built with {built} but {embedder.model_name} is "
+            "configured, and their vectors do not compare: run `workflowai reindex` to rebuild "
+            f"it with {embedder.model_name} (or set WORKFLOWAI_EMBEDDING__MODEL={built})"
+        )

@@ -287,6 +287,10 @@ class SqliteKnowledgeStore:
             if rid in rows
         ]
 
+    def embedding_model(self) -> str | None:
+        with self._tx("read the embedding model") as conn:
+            return self._meta(conn).get("embedding_model")
+
     def info(self) -> StoreInfo:
         with self._tx("info") as conn:
             meta = self._meta(conn)
