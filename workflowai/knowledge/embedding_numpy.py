@@ -5,10 +5,11 @@ Importing torch and sentence-transformers costs seconds; embedding one query cos
 milliseconds. A CLI analysis embeds one query, so it runs this encoder instead: the model
 folder's own `tokenizer.json` (Hugging Face `tokenizers`, Rust) and `model.safetensors`
 mapped into memory (only the pages a query touches are read). Supported: a BERT encoder
-(`config.json` model_type "bert", absolute positions, GELU) with mean pooling and the
-Normalize module, which is what all-MiniLM-L6-v2 is. `NumpyBertEncoder.supports(folder)`
-says whether a folder qualifies; the results match sentence-transformers to float32
-rounding (tests/unit/test_embedding_numpy.py compares them on the real model).
+(`config.json` model_type "bert", absolute positions, GELU) with mean or CLS pooling and the
+Normalize module: all-MiniLM-L6-v2 (mean) and bge-small-en-v1.5 (CLS) are.
+`NumpyBertEncoder.supports(folder)` says whether a folder qualifies; the results match
+sentence-transformers to float32 rounding (tests/unit/test_embedding_numpy.py compares them
+on the real models).
 """
 
 from __future__ import annotations
@@ -83,13 +84,27 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centered / np.sqrt(var + eps) * weight + bias
 
 
+def _pooling(folder: Path) -> str | None:
+    """ "mean" or "cls" when the folder's Pooling module uses exactly that one mode."""
+    try:
+        config = _read_json(folder / "1_Pooling" / "config.json")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    modes = {key for key, on in config.items() if key.startswith("pooling_mode_") and on is True}
+    return {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(
+        modes.pop() if len(modes) == 1 else ""
+    )
+
+
 class NumpyBertEncoder:
-    """Mean-pooled, L2-normalized BERT sentence embeddings computed with numpy."""
+    """Mean- or CLS-pooled, L2-normalized BERT sentence embeddings computed with numpy."""
 
     def __init__(self, folder: Path) -> None:
         """Raises EmbeddingError when the folder is not a supported model."""
         if not self.supports(folder):
-            raise EmbeddingError(f"{folder} is not a BERT mean-pooling sentence model")
+            raise EmbeddingError(f"{folder} is not a BERT sentence model (mean or CLS pooling)")
         from tokenizers import Tokenizer
 
         config = _read_json(folder / "config.json")
@@ -109,28 +124,21 @@ class NumpyBertEncoder:
             self._encode_with_specials
         )
         self._blas: Any = None
+        self._cls = _pooling(folder) == "cls"
         self._prefix = "bert." if "bert.embeddings.word_embeddings.weight" in self._weights else ""
 
     @staticmethod
     def supports(folder: Path) -> bool:
-        """A sentence-transformers folder with a BERT encoder, mean pooling and Normalize."""
+        """A sentence-transformers folder with a BERT encoder, mean or CLS pooling and
+        Normalize."""
         try:
             modules = [m["type"] for m in _read_json(folder / "modules.json")]
             config = _read_json(folder / "config.json")
-            pooling = _read_json(folder / "1_Pooling" / "config.json")
         except (OSError, ValueError, KeyError, TypeError):
             return False
-        mean_only = pooling.get("pooling_mode_mean_tokens") is True and not any(
-            pooling.get(k)
-            for k in (
-                "pooling_mode_cls_token",
-                "pooling_mode_max_tokens",
-                "pooling_mode_mean_sqrt_len_tokens",
-            )
-        )
         return (
             modules == _MODULES
-            and mean_only
+            and _pooling(folder) is not None
             and config.get("model_type") == "bert"
             and config.get("hidden_act") == "gelu"
             and config.get("position_embedding_type", "absolute") == "absolute"
@@ -192,7 +200,7 @@ class NumpyBertEncoder:
         )
         for layer in range(self._layers):
             x = self._layer(x, f"encoder.layer.{layer}.")
-        pooled = x.mean(axis=0)
+        pooled = x[0] if self._cls else x.mean(axis=0)  # [CLS] is the first token
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
