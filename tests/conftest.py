@@ -19,10 +19,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["WORKFLOWAI_HOME"] = str(_RUN_DIR / "home")
 # tests choose their backends explicitly; a developer's .env or shell must not leak in
-# (WORKFLOWAI_TEST_* say where the test servers are, e.g. WORKFLOWAI_TEST_ES_URL: kept)
+# (WORKFLOWAI_TEST_* say where the test servers are, e.g. WORKFLOWAI_TEST_ES_URL: kept; so is
+# WORKFLOWAI_MODELS_DIR, where scripts/setup.sh installed the packaged embedding model)
+_KEPT = {"WORKFLOWAI_HOME", "WORKFLOWAI_MODELS_DIR"}
 for _name in list(os.environ):
     test_server = _name.startswith("WORKFLOWAI_TEST_")
-    if _name.startswith("WORKFLOWAI_") and _name != "WORKFLOWAI_HOME" and not test_server:
+    if _name.startswith("WORKFLOWAI_") and _name not in _KEPT and not test_server:
         del os.environ[_name]
 os.environ.pop("PREFECT_API_URL", None)
 

@@ -285,6 +285,10 @@ if cli_ops is not None:
     cli_ops.register(app)
 cli_server.register(app)
 
+from workflowai import cli_models  # noqa: E402  (its commands import this module lazily)
+
+cli_models.register(app)
+
 from workflowai import cli_history  # noqa: E402  (its commands import this module lazily)
 
 cli_history.register(app)

