@@ -1,4 +1,4 @@
-"""`analyze-log` end to end: real starter KB indexed on first use (SQLite + MiniLM), rules and
+"""`analyze-log` end to end: real starter KB indexed on first use (SQLite + bge-small), rules and
 retrieval, report artifact; and the SmolLM2 model path with its fallback."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tasks.analysis import report_key
 from tasks.knowledge_base import STARTER_UNIT
 from tasks.progress import PROGRESS_KEY
 from workflowai.analysis.report import AnalysisReport, Category, Origin
-from workflowai.errors import LogParseError
+from workflowai.errors import LogParseError, SchemaMismatchError
 from workflowai.knowledge.embedding import SentenceTransformerEmbedder
 from workflowai.llm.transformers_backend import smollm2_gguf_path
 from workflowai.params import AnalyzeLogParams
@@ -143,6 +143,23 @@ def test_warm_up_loads_the_model_only_where_the_knowledge_base_is_to_be_indexed(
     monkeypatch.delenv("WORKFLOWAI_REINDEX__SOURCES")
     warm_up(AnalyzeLogParams(log_path=npm_log))  # the repository's starter entries come next
     assert loads == [Settings().embedding.model]
+
+
+@pytest.mark.slow
+def test_a_knowledge_base_of_another_embedding_model_asks_for_a_reindex(
+    workflowai_home: Path, npm_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the upgrade path: a starter KB indexed with MiniLM (the default before bge-small), then
+    # an analysis with the default model. Same 384 dimensions, so only the check stops it
+    # from ranking by vectors of two models.
+    monkeypatch.setenv("WORKFLOWAI_EMBEDDING__MODEL", "all-MiniLM-L6-v2")
+    assert analyze_log_flow(AnalyzeLogParams(log_path=npm_log)).citations
+    monkeypatch.delenv("WORKFLOWAI_EMBEDDING__MODEL")
+    with pytest.raises(SchemaMismatchError) as raised:
+        analyze_log_flow(AnalyzeLogParams(log_path=npm_log))
+    message = str(raised.value)
+    assert "built with all-MiniLM-L6-v2 but BAAI/bge-small-en-v1.5" in message
+    assert "workflowai reindex" in message
 
 
 @pytest.mark.usefixtures("workflowai_home")

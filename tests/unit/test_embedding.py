@@ -27,7 +27,9 @@ from workflowai.settings import EmbeddingDtype, EmbeddingSettings
 
 @pytest.fixture(scope="module")
 def minilm() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(EmbeddingSettings(device="cpu", batch_size=4))
+    return SentenceTransformerEmbedder(
+        EmbeddingSettings(model="all-MiniLM-L6-v2", device="cpu", batch_size=4)
+    )
 
 
 def chunk(text: str, title: str = "") -> Chunk:
@@ -114,7 +116,7 @@ def test_bfloat16_vectors_search_a_float32_index_and_back() -> None:
     for i, text in enumerate(texts):
         assert math.isclose(math.sqrt(cosine(halves[i], halves[i])), 1.0, abs_tol=1e-4)
         assert cosine(halves[i], fulls[i]) > 0.999
-        query = light.embed_query(text)
+        query = light.embed_texts([text])[0]  # a query without the model's query prompt
         # each query finds its own text first among bfloat16 vectors
         scores = [cosine(query, vector) for vector in halves]
         assert max(range(len(texts)), key=scores.__getitem__) == i
@@ -143,15 +145,16 @@ def test_minilm_vectors_are_normalized_and_semantic(minilm: SentenceTransformerE
     # more; 0: no numpy encoder, every batch through SentenceTransformer.encode
     [1, 0],
 )
-def test_minilm_batches_by_tokens_keep_each_vector_with_its_text(numpy_max_texts: int) -> None:
+@pytest.mark.parametrize("model", ["all-MiniLM-L6-v2", "BAAI/bge-small-en-v1.5"])
+def test_batches_by_tokens_keep_each_vector_with_its_text(numpy_max_texts: int, model: str) -> None:
     embedder = SentenceTransformerEmbedder(
-        EmbeddingSettings(device="cpu", batch_size=3, numpy_max_texts=numpy_max_texts)
+        EmbeddingSettings(model=model, device="cpu", batch_size=3, numpy_max_texts=numpy_max_texts)
     )
     # passes go longest first by tokens: "3.14e-07/2.71e+08" is 17 characters and 17 tokens,
     # "extraordinarily uncomfortable" 29 characters and 4 tokens; one text is past the window
     digits = "3.14e-07/2.71e+08 " * 6
     words = "extraordinarily uncomfortable " * 4
-    texts = [words, "ok", digits, "npm ERR! code ERESOLVE", words * 2, "a", digits * 2, "x " * 400]
+    texts = [words, "ok", digits, "npm ERR! code ERESOLVE", words * 2, "a", digits * 2, "x " * 600]
     assert embedder.count_tokens(digits) > embedder.count_tokens(words * 2)
     assert embedder.count_tokens(texts[-1]) > embedder.max_seq_length
     vectors = embedder.embed_texts(texts)
@@ -201,7 +204,7 @@ def test_minilm_piece_counts_match_the_tokenizer_without_special_tokens(
 
 
 def test_model_is_loaded_once_per_process(minilm: SentenceTransformerEmbedder) -> None:
-    other = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))
+    other = SentenceTransformerEmbedder(EmbeddingSettings(model="all-MiniLM-L6-v2", device="cpu"))
     assert other.tokenizer is minilm.tokenizer
 
 

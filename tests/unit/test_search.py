@@ -1,6 +1,7 @@
 """search(): keyword, semantic and hybrid modes on a real SQLite store.
 
-Mechanics use the FakeEmbedder (bag of hashed words); the last test ranks with real MiniLM.
+Mechanics use the FakeEmbedder (bag of hashed words); the last test ranks with the real models
+(MiniLM and bge-small-en-v1.5, the default).
 """
 
 from __future__ import annotations
@@ -127,8 +128,11 @@ def test_top_k_wins_over_fewer_candidates(fake_store) -> None:
     assert len(result.hits) == 4
 
 
-def test_hybrid_search_with_minilm_finds_the_runbook_for_a_log_line(tmp_path: Path) -> None:
-    minilm = SentenceTransformerEmbedder(EmbeddingSettings(device="cpu"))
+@pytest.mark.parametrize("model", ["all-MiniLM-L6-v2", "BAAI/bge-small-en-v1.5"])
+def test_hybrid_search_with_a_real_model_finds_the_runbook_for_a_log_line(
+    tmp_path: Path, model: str
+) -> None:
+    minilm = SentenceTransformerEmbedder(EmbeddingSettings(model=model, device="cpu"))
     store = build(tmp_path / "kb.sqlite", minilm)
     cases = {
         "Exception in thread main java.lang.OutOfMemoryError": "kb/java-heap.yaml",
