@@ -208,7 +208,11 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     CACHE.mkdir(parents=True, exist_ok=True)
-    db = CACHE / "kb.sqlite"
+    # one file per embedding model: a file built with another model refuses this one's vectors
+    from workflowai.settings import Settings
+
+    model = Settings(home=CACHE).embedding.model.rsplit("/", 1)[-1]
+    db = CACHE / f"kb-{model}.sqlite"
     started = time.perf_counter()
     _knowledge_base(db)
     sets = {

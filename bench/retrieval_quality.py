@@ -22,9 +22,13 @@ documents within those chunks (fewer than 100 documents: ~2.3 chunks a document)
     .venv/bin/python bench/retrieval_quality.py --fusion-variants     # score normalizations
     .venv/bin/python bench/retrieval_quality.py --paired \
         --backends sqlite,elasticsearch:none,elasticsearch:client     # differences with intervals
+    .venv/bin/python bench/retrieval_quality.py --paired \
+        --models sentence-transformers/all-MiniLM-L6-v2,BAAI/bge-small-en-v1.5   # vs the first
 
-Published anchors (test split): BM25 0.665, all-MiniLM-L6-v2 0.645; min-max fusion of
-unstemmed BM25 + MiniLM (0.6 dense) reaches 0.722 on train. Measured figures: bench/README.md.
+Published anchors (test split): BM25 0.665, all-MiniLM-L6-v2 0.645, bge-small-en-v1.5 0.72;
+min-max fusion of unstemmed BM25 + MiniLM (0.6 dense) reaches 0.722 on train. `--models`
+measures several embedding models in one run (the default: the product's). Measured figures:
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -139,17 +143,29 @@ def _cached_matrix(name: str, texts: list[str], embed: Callable[[list[str]], lis
     return matrix
 
 
+def _tag(embedder: SentenceTransformerEmbedder) -> str:
+    """Names cached vectors by model and dtype (MiniLM keeps the names of earlier runs)."""
+    name = embedder.model_name.rsplit("/", 1)[-1]
+    return embedder.dtype if name == "all-MiniLM-L6-v2" else f"{name}-{embedder.dtype}"
+
+
 def embedded_corpus(embedder: SentenceTransformerEmbedder, settings: EmbeddingSettings):
     chunker = Chunker(embedder, chunk_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
     chunks: list[Chunk] = [c for d in load_corpus() for c in chunker.chunk(d)]
     texts = [embedding_input(c) for c in chunks]
-    matrix = _cached_matrix(f"scifact-chunks-{embedder.dtype}", texts, embedder.embed_texts)
+    matrix = _cached_matrix(f"scifact-chunks-{_tag(embedder)}", texts, embedder.embed_texts)
     return [EmbeddedChunk(chunk=c, embedding=v.tolist()) for c, v in zip(chunks, matrix)]  # noqa: B905
 
 
 def query_embedder(embedder: SentenceTransformerEmbedder, queries: dict[str, str]) -> CachedQueries:
+    """Query vectors as `embed_query` makes them (the model's query prompt first), batched."""
     texts = sorted(queries.values())
-    matrix = _cached_matrix(f"scifact-queries-{embedder.dtype}", texts, embedder.embed_texts)
+    prompt = embedder.query_prompt
+    matrix = _cached_matrix(
+        f"scifact-queries-{_tag(embedder)}",
+        texts,
+        lambda batch: embedder.embed_texts([prompt + t for t in batch]),
+    )
     return CachedQueries(embedder, {t: v.tolist() for t, v in zip(texts, matrix)})  # noqa: B905
 
 
@@ -248,7 +264,7 @@ def paired_interval(a: np.ndarray, b: np.ndarray, resamples: int = 5000) -> tupl
 CONFIGS: list[tuple[str, SearchMode, FusionMethod | None, float | None]] = [
     ("hybrid (defaults)", SearchMode.HYBRID, None, None),
     ("keyword (BM25)", SearchMode.KEYWORD, None, None),
-    ("semantic (MiniLM)", SearchMode.SEMANTIC, None, None),
+    ("semantic", SearchMode.SEMANTIC, None, None),
     *[
         (f"hybrid weighted w={w}", SearchMode.HYBRID, FusionMethod.WEIGHTED, w)
         for w in (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -341,20 +357,55 @@ def main() -> None:
         choices=[d.value for d in EmbeddingDtype],
         help="the embedding model's dtype for corpus and queries (product default auto)",
     )
+    parser.add_argument(
+        "--models",
+        default=EmbeddingSettings().model,
+        help="comma-separated embedding models, each measured in turn (product default "
+        f"{EmbeddingSettings().model}; all-MiniLM-L6-v2 is the one before it)",
+    )
+    parser.add_argument(
+        "--semantic-weights",
+        default="",
+        help="comma-separated, one per model: the hybrid rows' semantic weight for that model "
+        f"(default: the product's, {DEFAULTS.semantic_weight})",
+    )
     args = parser.parse_args()
-    settings = EmbeddingSettings(dtype=EmbeddingDtype(args.dtype))
+    models = args.models.split(",")
+    weights = [float(w) for w in args.semantic_weights.split(",") if w]
+    if weights and len(weights) != len(models):
+        parser.error("--semantic-weights needs one weight per model")
+    baseline: dict[str, np.ndarray] = {}
+    for index, model in enumerate(models):
+        scores = measure(args, model, weights[index] if weights else DEFAULTS.semantic_weight)
+        if index == 0:
+            baseline = scores
+            continue
+        for backend, ours in scores.items():  # --paired: each model against the first
+            low, high = paired_interval(ours, baseline[backend])
+            print(
+                f"{backend:14} {model} minus the first model: "
+                f"{ours.mean() - baseline[backend].mean():+.4f} [{low:+.4f}, {high:+.4f}]"
+            )
+
+
+def measure(args: argparse.Namespace, model: str, weight: float) -> dict[str, np.ndarray]:
+    """Every row the arguments ask for, with one embedding model; with --paired, the
+    per-query hybrid nDCG@10 of each backend."""
+    settings = EmbeddingSettings(model=model, dtype=EmbeddingDtype(args.dtype))
     embedder = SentenceTransformerEmbedder(settings)
     queries, qrels = load_queries(split=args.split)
     chunks = embedded_corpus(embedder, settings)
     gc.freeze()  # the corpus stays alive: keep the collector from walking it on every pass
-    search_settings = DEFAULTS.model_copy(update={"candidates": args.candidates})
+    search_settings = DEFAULTS.model_copy(
+        update={"candidates": args.candidates, "semantic_weight": weight}
+    )
     print(
         f"SciFact {args.split}: {len(queries)} queries, {len(chunks)} chunks, "
         f"{settings.model} ({embedder.dtype}), chunk_tokens={settings.chunk_tokens}; "
         "search defaults: "
-        f"{DEFAULTS.fusion.value} fusion, semantic_weight={DEFAULTS.semantic_weight}, "
+        f"{DEFAULTS.fusion.value} fusion, semantic_weight={search_settings.semantic_weight}, "
         f"candidates={search_settings.candidates}"
-        + ("" if search_settings.candidates == DEFAULTS.candidates else " (overridden)")
+        + ("" if search_settings == DEFAULTS else " (overridden)")
     )
     if args.bm25_variants:
         print(f"{'tokenizer':34} {'title,text':>10} {'nDCG@10':>8} {'R@100':>7}")
@@ -366,7 +417,7 @@ def main() -> None:
                 )
                 print(f"{tokenizer:34} {weights[0]:>4g},{weights[1]:<5g} {ndcg:8.4f} {rec:7.4f}")
                 store.close()
-        return
+        return {}
     cached = query_embedder(embedder, queries)
     if args.fusion_variants:
         print(f"{'backend':14} {'nDCG@10 at semantic_weight':26} {'0.4':>8} {'0.5':>8} {'0.6':>8}")
@@ -375,6 +426,7 @@ def main() -> None:
     else:
         print(f"{'backend':14} {'mode':24} {'nDCG@10':>8} {'R@100':>7} {'s':>5}")
     first: np.ndarray | None = None  # --paired: the first backend's per-query scores
+    paired: dict[str, np.ndarray] = {}
     for backend in args.backends.split(","):
         engine, _, stemming = backend.partition(":")
         store = (
@@ -398,6 +450,7 @@ def main() -> None:
                 line += f"   {scores.mean() - first.mean():+.4f} [{low:+.4f}, {high:+.4f}]"
             print(line, flush=True)
             first = scores if first is None else first
+            paired[backend] = scores
             continue
         for label, mode, fusion, weight in CONFIGS:
             started = time.perf_counter()
@@ -410,6 +463,7 @@ def main() -> None:
                 flush=True,
             )
         store.close()
+    return paired
 
 
 if __name__ == "__main__":
