@@ -1,7 +1,7 @@
 """Wall time of the local `workflowai analyze-log` on a 10,000-line log, as a user runs it.
 
 Each run is a fresh `workflowai analyze-log <log> --format json` process (embedded default:
-SQLite knowledge base, local MiniLM, no generation backend, no PREFECT_API_URL) with a private
+SQLite knowledge base, the local embedding model, no generation backend, no PREFECT_API_URL) with a private
 WORKFLOWAI_HOME and PREFECT_HOME per variant. The first run of a variant indexes the starter
 knowledge base (and starts whatever the CLI keeps between runs), so it is reported apart; p50
 and p95 are over the runs after it. "cpu" is the CLI process's own user+sys time (a kept
