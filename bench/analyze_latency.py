@@ -1,10 +1,10 @@
 """Wall time of the local `workflowai analyze-log` on a 10,000-line log, as a user runs it.
 
 Each run is a fresh `workflowai analyze-log <log> --format json` process (embedded default:
-SQLite knowledge base, the local embedding model, no generation backend, no PREFECT_API_URL) with a private
-WORKFLOWAI_HOME and PREFECT_HOME per variant. The first run of a variant indexes the starter
-knowledge base (and starts whatever the CLI keeps between runs), so it is reported apart; p50
-and p95 are over the runs after it. "cpu" is the CLI process's own user+sys time (a kept
+SQLite knowledge base, the local embedding model, no generation backend, no PREFECT_API_URL)
+with a private WORKFLOWAI_HOME and PREFECT_HOME per variant. The first run of a variant indexes
+the starter knowledge base (and starts whatever the CLI keeps between runs), so it is reported
+apart; p50 and p95 are over the runs after it. "cpu" is the CLI process's own user+sys time (a kept
 server's is not in it): on a loaded machine it tracks what a quiet machine's wall time would
 be. Variants run interleaved (A B A B ...) so the machine's load hits them alike; `--ref main`
 adds the CLI of another commit (its files from `git archive`, run with this venv) as the
