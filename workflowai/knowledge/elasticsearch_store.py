@@ -343,8 +343,14 @@ class ElasticsearchKnowledgeStore:
         return self._scored(response, "cosine", lambda s: q.cosine_from_score(float(s)))
 
     def embedding_model(self) -> str | None:
-        model = (self.schema_meta() if self._exists() else {}).get("embedding_model")
-        return str(model) if model is not None else None
+        # one request on every search: a missing index answers 404, not an exists() call first
+        with self._calls("read mapping"):
+            found = self.client.options(ignore_status=404).indices.get_mapping(index=self.index)
+        for body in found.body.values():  # an alias resolves to its physical index: one entry
+            if isinstance(body, dict) and "mappings" in body:
+                model = (body["mappings"].get("_meta") or {}).get("embedding_model")
+                return str(model) if model is not None else None
+        return None
 
     def info(self) -> StoreInfo:
         meta = self.schema_meta() if self._exists() else {}
