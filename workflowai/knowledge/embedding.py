@@ -108,9 +108,18 @@ class SentenceTransformerEmbedder:
         self._name = settings.model
         self._model: Any = None
         self._prompt: str | None = None
+        self._folder: str | None = None
 
     def _location(self) -> str:
-        return resolve_model(self._name, self._settings.models_dir)
+        """resolve_model(), kept once it names a folder: every token count asks (a packaged
+        model's check reads its provenance file, half the cost of counting a short text). A
+        model not installed yet is looked for again on the next call."""
+        if self._folder is not None:
+            return self._folder
+        location = resolve_model(self._name, self._settings.models_dir)
+        if Path(location).is_dir():
+            self._folder = location
+        return location
 
     @property
     def query_prompt(self) -> str:
