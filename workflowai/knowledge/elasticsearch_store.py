@@ -177,12 +177,16 @@ class ElasticsearchKnowledgeStore:
             self._stemming = Stemming(self.schema_meta().get("stemming", Stemming.NONE.value))
         return self._stemming
 
-    def schema_meta(self) -> dict[str, Any]:
+    def schema_meta(self, *, missing_ok: bool = False) -> dict[str, Any]:
+        """The index mapping's `_meta`. A missing index raises StoreError, or with `missing_ok`
+        gives {} from the same one request (no exists() call first)."""
+        client = self.client.options(ignore_status=404) if missing_ok else self.client
         with self._calls("read mapping"):
-            mappings = self.client.indices.get_mapping(index=self.index)
-        # an alias resolves to its physical index: one entry
-        for body in mappings.body.values():
-            return dict(body["mappings"].get("_meta") or {})
+            found = client.indices.get_mapping(index=self.index)
+        # an alias resolves to its physical index: one entry (a 404 body has no "mappings")
+        for body in found.body.values():
+            if isinstance(body, dict) and "mappings" in body:
+                return dict(body["mappings"].get("_meta") or {})
         return {}
 
     def write(
@@ -343,14 +347,8 @@ class ElasticsearchKnowledgeStore:
         return self._scored(response, "cosine", lambda s: q.cosine_from_score(float(s)))
 
     def embedding_model(self) -> str | None:
-        # one request on every search: a missing index answers 404, not an exists() call first
-        with self._calls("read mapping"):
-            found = self.client.options(ignore_status=404).indices.get_mapping(index=self.index)
-        for body in found.body.values():  # an alias resolves to its physical index: one entry
-            if isinstance(body, dict) and "mappings" in body:
-                model = (body["mappings"].get("_meta") or {}).get("embedding_model")
-                return str(model) if model is not None else None
-        return None
+        model = self.schema_meta(missing_ok=True).get("embedding_model")  # on every search
+        return str(model) if model is not None else None
 
     def info(self) -> StoreInfo:
         meta = self.schema_meta() if self._exists() else {}
